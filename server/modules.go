@@ -1,0 +1,19 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Domain modules register here, one line each, so a reader finds every
+// Opencom module from this file. Each entry registers that package's
+// functions (named "module:function") on s.Registry.
+func init() {
+	Modules = append(Modules,
+		func(*Server) {}, // placeholder until the first domain module lands
+	)
+}
+
+// SeedDemo, when set by a domain package, seeds a demo workspace into an
+// empty database (opencom serve --demo).
+var SeedDemo func(ctx context.Context, s *Server, log *slog.Logger) error

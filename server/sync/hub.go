@@ -1,0 +1,139 @@
+// Package sync serves the Convex sync protocol over WebSocket: per-socket
+// query sets, versions, mutations with idempotent replay, auth, and
+// invalidation of subscribed queries from the store's change feed.
+package sync
+
+import (
+	gosync "sync"
+
+	"github.com/opencom-go/opencom/sqlstore"
+)
+
+// Subscription is one live query whose read set is indexed by the hub.
+type Subscription struct {
+	owner Dirtier
+	id    int
+	keys  []sqlstore.ReadKey
+}
+
+// Dirtier is told when a subscription's reads were touched by a commit.
+// MarkDirty must not block.
+type Dirtier interface {
+	MarkDirty(queryID int)
+}
+
+// NewSubscription makes a subscription for owner's query id.
+func NewSubscription(owner Dirtier, queryID int) *Subscription {
+	return &Subscription{owner: owner, id: queryID}
+}
+
+type recentBatch struct {
+	ts   int64
+	keys map[sqlstore.ReadKey]struct{}
+}
+
+// Hub indexes live subscriptions by the keys they read, so a commit
+// re-runs only the queries whose reads it touched: the cost of a commit is
+// proportional to the rows it changed and the subscriptions it affects,
+// not to the number of subscriptions.
+type Hub struct {
+	mu     gosync.Mutex
+	index  map[sqlstore.ReadKey]map[*Subscription]struct{}
+	recent []recentBatch // ring of the latest batches, oldest first
+	head   int
+	full   bool
+	lastTS int64
+}
+
+const recentBatches = 1024
+
+// NewHub returns an empty hub. Attach it with store.Subscribe(hub.OnBatch).
+func NewHub() *Hub {
+	return &Hub{index: map[sqlstore.ReadKey]map[*Subscription]struct{}{}, recent: make([]recentBatch, recentBatches)}
+}
+
+// OnBatch is the store's change-feed callback.
+func (h *Hub) OnBatch(b sqlstore.Batch) {
+	keys := make(map[sqlstore.ReadKey]struct{}, len(b.Changes)*4)
+	b.TouchedKeys(func(k sqlstore.ReadKey) { keys[k] = struct{}{} })
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k := range keys {
+		for s := range h.index[k] {
+			s.owner.MarkDirty(s.id)
+		}
+	}
+	h.recent[h.head] = recentBatch{ts: b.TS, keys: keys}
+	h.head = (h.head + 1) % recentBatches
+	if h.head == 0 {
+		h.full = true
+	}
+	h.lastTS = b.TS
+}
+
+// Update replaces s's read set with keys read at snapshot ts. Commits after
+// ts that were published before this call are replayed against the new
+// keys, so no invalidation falls between a query's read and its
+// registration.
+func (h *Hub) Update(s *Subscription, keys []sqlstore.ReadKey, ts int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.removeLocked(s)
+	s.keys = keys
+	for _, k := range keys {
+		m := h.index[k]
+		if m == nil {
+			m = map[*Subscription]struct{}{}
+			h.index[k] = m
+		}
+		m[s] = struct{}{}
+	}
+	if h.lastTS <= ts {
+		return
+	}
+	// Walk the ring newest to oldest while batches are after ts.
+	n := recentBatches
+	if !h.full {
+		n = h.head
+	}
+	for i := 1; i <= n; i++ {
+		rb := h.recent[(h.head-i+recentBatches)%recentBatches]
+		if rb.ts <= ts {
+			return
+		}
+		for _, k := range keys {
+			if _, hit := rb.keys[k]; hit {
+				s.owner.MarkDirty(s.id)
+				return
+			}
+		}
+	}
+	// The ring no longer reaches back to ts: be safe and re-run.
+	s.owner.MarkDirty(s.id)
+}
+
+// Remove drops s from the index.
+func (h *Hub) Remove(s *Subscription) {
+	h.mu.Lock()
+	h.removeLocked(s)
+	h.mu.Unlock()
+}
+
+func (h *Hub) removeLocked(s *Subscription) {
+	for _, k := range s.keys {
+		if m := h.index[k]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(h.index, k)
+			}
+		}
+	}
+	s.keys = nil
+}
+
+// Stats reports the number of indexed keys (for tests and metrics).
+func (h *Hub) Stats() (keys int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.index)
+}
