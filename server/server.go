@@ -147,6 +147,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/opencom.json", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"name": "Opencom", "version": Version, "convexUrl": s.Cfg.PublicURL, "backend": "opencom-go"})
 	})
+	mux.Handle("/widget.js", s.widgetFiles())
+	mux.Handle("/widget/", s.widgetFiles())
 	mux.Handle("/", s.static())
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The convex client turns a deployment URL with a trailing slash
@@ -200,3 +202,22 @@ func (s *Server) static() http.Handler {
 	})
 }
 
+
+// widgetFiles serves the visitor widget. It is loaded by customers' pages
+// from any origin, so it allows cross-origin fetches.
+func (s *Server) widgetFiles() http.Handler {
+	files := http.StripPrefix("/widget", http.FileServer(http.FS(webui.Widget())))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+		if r.URL.Path == "/widget.js" {
+			// The loader's URL never changes: keep it fresh. Chunks below
+			// /widget/ are content-hashed and can be cached forever.
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, webui.Widget(), "widget.js")
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		files.ServeHTTP(w, r)
+	})
+}

@@ -1,5 +1,6 @@
-// Package webui embeds the built agent web app and visitor widget
-// (dist/, committed so that `go build` needs no Node).
+// Package webui embeds the built agent web app (dist/, from app/) and the
+// visitor widget (widget/dist/, from widget/). Both are committed so that
+// `go build` needs no Node.
 package webui
 
 import (
@@ -10,11 +11,19 @@ import (
 //go:embed all:dist
 var dist embed.FS
 
-// Dist is the built assets, rooted at dist/.
-func Dist() fs.FS {
-	sub, err := fs.Sub(dist, "dist")
+//go:embed all:widget/dist
+var widget embed.FS
+
+// Dist is the agent app, served at /.
+func Dist() fs.FS { return sub(dist, "dist") }
+
+// Widget is the visitor widget, served at /widget.js and /widget/*.
+func Widget() fs.FS { return sub(widget, "widget/dist") }
+
+func sub(f embed.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
 	if err != nil {
 		panic(err)
 	}
-	return sub
+	return s
 }

@@ -1,0 +1,1 @@
+/* widget not built yet */ console.warn("opencom widget: not built");
