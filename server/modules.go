@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/http"
 )
 
 // Domain modules register here, one line each, so a reader finds every
@@ -17,3 +18,7 @@ func init() {
 // SeedDemo, when set by a domain package, seeds a demo workspace into an
 // empty database (opencom serve --demo).
 var SeedDemo func(ctx context.Context, s *Server, log *slog.Logger) error
+
+// Routes lets domain packages add HTTP endpoints (e.g. the channel
+// WebSocket at /ws) without editing the router.
+var Routes []func(s *Server, mux *http.ServeMux)

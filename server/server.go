@@ -147,6 +147,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/opencom.json", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"name": "Opencom", "version": Version, "convexUrl": s.Cfg.PublicURL, "backend": "opencom-go"})
 	})
+	for _, add := range Routes {
+		add(s, mux)
+	}
 	mux.Handle("/widget.js", s.widgetFiles())
 	mux.Handle("/widget/", s.widgetFiles())
 	mux.Handle("/", s.static())

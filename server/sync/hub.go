@@ -137,3 +137,17 @@ func (h *Hub) Stats() (keys int) {
 	defer h.mu.Unlock()
 	return len(h.index)
 }
+
+// Invalidate marks every subscription that read one of keys as changed.
+// It is for state kept outside the database (typing indicators): a query
+// that reads such state records a key with tx.Reads.Add, and the owner of
+// the state calls Invalidate when it changes or expires.
+func (h *Hub) Invalidate(keys ...sqlstore.ReadKey) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, k := range keys {
+		for s := range h.index[k] {
+			s.owner.MarkDirty(s.id)
+		}
+	}
+}
