@@ -468,17 +468,28 @@ func (c *conn) handleMutation(m *clientMessage) error {
 	}
 	rid := *m.RequestID
 	args, err := decodeArgs(m.Args)
+	mctx := c.ctx
+	var drop *atomic.Bool
+	if c.srv.testHooks.Load() {
+		drop = new(atomic.Bool)
+		mctx = context.WithValue(c.ctx, dropKey{}, drop)
+	}
 	var res fn.Result
 	if err != nil {
 		res = fn.Result{Err: fn.ErrInvalid("%v", err)}
 	} else {
-		res = c.srv.Engine.Mutation(c.ctx, fn.Call{
+		res = c.srv.Engine.Mutation(mctx, fn.Call{
 			Path: m.UdfPath, Args: args, Identity: c.identity, Caller: c.caller,
 			SessionID: c.sessionID, RequestID: rid,
 		})
 	}
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
+	}
+	if drop != nil && drop.Load() && res.Err == nil && !res.Replayed {
+		// Test hook: the mutation is committed but the client never hears
+		// of it on this socket, so it must replay it after reconnecting.
+		return &closeError{websocket.StatusInternalError, "InternalServerError"}
 	}
 	value, errData := resultMessage(res)
 	resp := mutationResponse{Type: "MutationResponse", RequestID: rid, Success: res.Err == nil, Result: value, LogLines: nonNil(res.LogLines), ErrorData: errData}

@@ -14,11 +14,11 @@ type clientMessage struct {
 	Type string `json:"type"`
 
 	// Connect
-	SessionID            string          `json:"sessionId"`
-	ConnectionCount      int             `json:"connectionCount"`
-	LastCloseReason      *string         `json:"lastCloseReason"`
-	MaxObservedTimestamp string          `json:"maxObservedTimestamp"`
-	ClientTs             float64         `json:"clientTs"`
+	SessionID            string  `json:"sessionId"`
+	ConnectionCount      int     `json:"connectionCount"`
+	LastCloseReason      *string `json:"lastCloseReason"`
+	MaxObservedTimestamp string  `json:"maxObservedTimestamp"`
+	ClientTs             float64 `json:"clientTs"`
 	// Authenticate
 	TokenType   string `json:"tokenType"`
 	Value       string `json:"value"`

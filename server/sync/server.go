@@ -60,10 +60,29 @@ type Server struct {
 	Cfg    Config
 	Log    *slog.Logger
 
-	mu       gosync.Mutex
-	conns    map[*conn]struct{}
-	nextID   atomic.Uint64
-	draining atomic.Bool
+	mu        gosync.Mutex
+	conns     map[*conn]struct{}
+	nextID    atomic.Uint64
+	draining  atomic.Bool
+	testHooks atomic.Bool
+}
+
+// EnableTestHooks turns on DropAfterCommit (test mode only).
+func (s *Server) EnableTestHooks() { s.testHooks.Store(true) }
+
+type dropKey struct{}
+
+// DropAfterCommit asks the sync server to close the calling socket right
+// after the running mutation commits, before its MutationResponse is sent,
+// so conformance tests can exercise the client's replay of mutations. It
+// reports whether the hook is active (test hooks on, called from a
+// mutation that arrived over a socket).
+func DropAfterCommit(ctx context.Context) bool {
+	b, ok := ctx.Value(dropKey{}).(*atomic.Bool)
+	if ok {
+		b.Store(true)
+	}
+	return ok
 }
 
 // NewServer makes a sync server over engine; hub must be subscribed to the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencom-go/opencom/server/authtoken"
 	"github.com/opencom-go/opencom/server/fn"
+	ocsync "github.com/opencom-go/opencom/server/sync"
 )
 
 // Deps are what the module needs from the server.
@@ -21,6 +22,9 @@ type Deps struct {
 // Register adds the _test functions.
 func Register(r *fn.Registry, d Deps) {
 	V := fn.V
+	if h, ok := d.Sync.(interface{ EnableTestHooks() }); ok {
+		h.EnableTestHooks()
+	}
 	r.Query("_test:listItems", "public", fn.Fields{"listId": V.String()}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		items, err := c.DB().Query("testItems").Eq("listId", a.Str("listId")).Collect()
 		if items == nil {
@@ -36,6 +40,16 @@ func Register(r *fn.Registry, d Deps) {
 	})
 	r.Mutation("_test:addItem", "public", fn.Fields{"listId": V.String(), "text": V.String()}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		return c.DB().Insert("testItems", map[string]any{"listId": a.Str("listId"), "text": a.Str("text")})
+	})
+	// addItemThenDrop commits like addItem, then has the sync server close
+	// the socket before the MutationResponse is sent: the client must
+	// replay the mutation on its next socket and get the stored outcome.
+	r.Mutation("_test:addItemThenDrop", "public", fn.Fields{"listId": V.String(), "text": V.String()}, func(c *fn.Ctx, a fn.Args) (any, error) {
+		id, err := c.DB().Insert("testItems", map[string]any{"listId": a.Str("listId"), "text": a.Str("text")})
+		if err == nil {
+			ocsync.DropAfterCommit(c.Context)
+		}
+		return id, err
 	})
 	r.Mutation("_test:addItems", "public", fn.Fields{"listId": V.String(), "count": V.Number(), "failAfter": V.Optional(V.Boolean())}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		for i := 0; i < int(a.Num("count")); i++ {
