@@ -108,8 +108,12 @@ func (h *Hub) Update(s *Subscription, keys []sqlstore.ReadKey, ts int64) {
 			}
 		}
 	}
-	// The ring no longer reaches back to ts: be safe and re-run.
-	s.owner.MarkDirty(s.id)
+	// A ring that has not wrapped holds every batch since the hub started,
+	// so the walk was complete. A wrapped one may have lost the batches
+	// between ts and its oldest entry: be safe and re-run.
+	if h.full {
+		s.owner.MarkDirty(s.id)
+	}
 }
 
 // Remove drops s from the index.
