@@ -76,6 +76,9 @@ type conn struct {
 	lastRecv atomic.Int64
 	pinging  atomic.Bool
 	closing  atomic.Bool
+	// closeDone is closed once a close started by closeWith or an auth
+	// failure has finished.
+	closeDone chan struct{}
 }
 
 func newConn(s *Server, ws *websocket.Conn, r *http.Request, clientVersion string) *conn {
@@ -84,10 +87,11 @@ func newConn(s *Server, ws *websocket.Conn, r *http.Request, clientVersion strin
 	c := &conn{
 		srv: s, ws: ws, id: s.nextID.Add(1), ctx: ctx, cancel: cancel,
 		clientVersion: clientVersion, chunksOK: chunksSupported(clientVersion),
-		caller:   fn.Caller{IP: ip, Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent(), Transport: "ws"},
-		inbox:    make(chan *clientMessage, 64),
-		queries:  map[int]*query{},
-		dirtySig: make(chan struct{}, 1),
+		caller:    fn.Caller{IP: ip, Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent(), Transport: "ws"},
+		inbox:     make(chan *clientMessage, 64),
+		queries:   map[int]*query{},
+		dirtySig:  make(chan struct{}, 1),
+		closeDone: make(chan struct{}),
 	}
 	now := time.Now().UnixNano()
 	c.lastSend.Store(now)
@@ -254,8 +258,10 @@ func (c *conn) fail(err error) {
 		c.closeWith(websocket.StatusPolicyViolation, truncate(pe.msg, 120))
 	case errors.As(err, &ae):
 		c.send(authError{Type: "AuthError", Error: ae.msg, BaseVersion: ae.baseVersion, AuthUpdateAttempted: ae.attempted})
-		c.closing.Store(true)
-		c.ws.CloseNow()
+		if c.closing.CompareAndSwap(false, true) {
+			c.ws.CloseNow()
+			close(c.closeDone)
+		}
 		c.cancel()
 	case errors.As(err, &ce):
 		c.srv.Log.Info("sync: closing connection", "conn", c.id, "reason", ce.reason)
@@ -288,17 +294,24 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 			c.ws.CloseNow()
 		}
 		c.cancel()
+		close(c.closeDone)
 	}()
 }
 
 func (c *conn) cleanup() {
-	c.cancel()
 	for _, q := range c.queries {
 		if q.sub != nil {
 			c.srv.Hub.Remove(q.sub)
 		}
 	}
 	c.queries = nil
+	if c.closing.Load() {
+		// Cancelling aborts the reader's pending Read, and coder/websocket
+		// then drops the TCP connection: wait until the close frame (with
+		// the reason that sets the client's backoff) has gone out.
+		<-c.closeDone
+	}
+	c.cancel()
 	if !c.closing.Load() {
 		c.ws.CloseNow()
 	}
