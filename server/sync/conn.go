@@ -219,11 +219,17 @@ func (c *conn) readLoop() {
 		c.lastRecv.Store(time.Now().UnixNano())
 		m := &clientMessage{}
 		if typ != websocket.MessageText {
-			c.failAsync(&protocolError{"binary frames are not part of the protocol"})
-			return
+			m = &clientMessage{readErr: &protocolError{"binary frames are not part of the protocol"}}
+		} else if err := json.Unmarshal(data, m); err != nil {
+			m = &clientMessage{readErr: &protocolError{fmt.Sprintf("malformed message: %v", err)}}
 		}
-		if err := json.Unmarshal(data, m); err != nil {
-			c.failAsync(&protocolError{fmt.Sprintf("malformed message: %v", err)})
+		if m.readErr != nil {
+			// The worker owns the connection state: it reports the error
+			// after handling the messages that arrived before it.
+			select {
+			case c.inbox <- m:
+			case <-c.ctx.Done():
+			}
 			return
 		}
 		select {
@@ -236,11 +242,6 @@ func (c *conn) readLoop() {
 
 func isTooBig(err error) bool {
 	return err != nil && (errors.Is(err, websocket.ErrMessageTooBig))
-}
-
-// failAsync reports a protocol error from the reader goroutine.
-func (c *conn) failAsync(err error) {
-	c.fail(err)
 }
 
 // fail ends the connection according to the kind of error.
@@ -347,6 +348,9 @@ type authFailure struct {
 func (e *authFailure) Error() string { return e.msg }
 
 func (c *conn) handle(m *clientMessage) error {
+	if m.readErr != nil {
+		return m.readErr
+	}
 	switch m.Type {
 	case "Connect":
 		c.sessionID = m.SessionID

@@ -32,6 +32,9 @@ type clientMessage struct {
 	Args      []json.RawMessage `json:"args"`
 	// Event
 	EventType string `json:"eventType"`
+
+	// readErr is set by the reader for a frame that is not a message.
+	readErr error
 }
 
 type modification struct {
