@@ -30,7 +30,7 @@ func registerAutomationSettings(r *fn.Registry) {
 
 	// Public: the widget reads it to decide on CSAT, email capture and the
 	// reply-time line. It holds only feature toggles.
-	r.Query("automationSettings:getOrCreate", "public", fn.Fields{"workspaceId": V.ID("workspaces")}, func(c *fn.Ctx, a fn.Args) (any, error) {
+	getOrCreate := func(c *fn.Ctx, a fn.Args) (any, error) {
 		d, err := automationSettingsRow(c, a.Str("workspaceId"))
 		if err != nil || d != nil {
 			return d, err
@@ -40,7 +40,10 @@ func registerAutomationSettings(r *fn.Registry) {
 			out[k] = v
 		}
 		return out, nil
-	})
+	}
+	r.Query("automationSettings:getOrCreate", "public", fn.Fields{"workspaceId": V.ID("workspaces")}, getOrCreate)
+	// Alias the widget calls.
+	r.Query("automationSettings:getPublic", "public", fn.Fields{"workspaceId": V.ID("workspaces")}, getOrCreate)
 
 	r.Mutation("automationSettings:upsert", "permission:settings.workspace", fn.Fields{
 		"workspaceId":            V.ID("workspaces"),

@@ -9,7 +9,8 @@ import (
 // bulkConversations loads every conversation of a bulk action and checks
 // perm in each one's workspace. Any failure aborts the whole mutation, so
 // a bulk action applies to all of the set or to none.
-func bulkConversations(c *fn.Ctx, ids []string, perm string) ([]sqlstore.Doc, *access.Member, error) {
+func bulkConversations(c *fn.Ctx, a fn.Args, perm string) ([]sqlstore.Doc, *access.Member, error) {
+	ids := a.Strs("ids")
 	if len(ids) == 0 {
 		return nil, nil, fn.ErrInvalid("ids must not be empty")
 	}
@@ -30,6 +31,9 @@ func bulkConversations(c *fn.Ctx, ids []string, perm string) ([]sqlstore.Doc, *a
 			return nil, nil, err
 		}
 		ws := conv.Str("workspaceId")
+		if w := a.Str("workspaceId"); w != "" && w != ws {
+			return nil, nil, fn.ErrInvalid("Conversation %s is not in this workspace", id)
+		}
 		m, ok := checked[ws]
 		if !ok {
 			if m, err = access.RequirePermission(c, ws, perm); err != nil {
@@ -46,9 +50,9 @@ func bulkConversations(c *fn.Ctx, ids []string, perm string) ([]sqlstore.Doc, *a
 func registerBulk(r *fn.Registry) {
 	ids := V.Array(V.ID("conversations"))
 	r.Mutation("conversations:bulkUpdateStatus", "permission:conversations.close", fn.Fields{
-		"ids": ids, "status": statusV, "snoozedUntil": V.Optional(V.Number()),
+		"workspaceId": V.Optional(V.ID("workspaces")), "ids": ids, "status": statusV, "snoozedUntil": V.Optional(V.Number()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		convs, m, err := bulkConversations(c, a.Strs("ids"), access.ConversationsClose)
+		convs, m, err := bulkConversations(c, a, access.ConversationsClose)
 		if err != nil {
 			return nil, err
 		}
@@ -60,9 +64,9 @@ func registerBulk(r *fn.Registry) {
 		return map[string]any{"updated": float64(len(convs))}, nil
 	})
 	r.Mutation("conversations:bulkAssign", "permission:conversations.assign", fn.Fields{
-		"ids": ids, "agentId": V.ID("users"),
+		"workspaceId": V.Optional(V.ID("workspaces")), "ids": ids, "agentId": V.ID("users"),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		convs, m, err := bulkConversations(c, a.Strs("ids"), access.ConversationsAssign)
+		convs, m, err := bulkConversations(c, a, access.ConversationsAssign)
 		if err != nil {
 			return nil, err
 		}
@@ -74,9 +78,9 @@ func registerBulk(r *fn.Registry) {
 		return map[string]any{"updated": float64(len(convs))}, nil
 	})
 	r.Mutation("conversations:bulkTag", "permission:conversations.assign", fn.Fields{
-		"ids": ids, "tagId": V.ID("tags"), "remove": V.Optional(V.Boolean()),
+		"workspaceId": V.Optional(V.ID("workspaces")), "ids": ids, "tagId": V.ID("tags"), "remove": V.Optional(V.Boolean()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		convs, m, err := bulkConversations(c, a.Strs("ids"), access.ConversationsAssign)
+		convs, m, err := bulkConversations(c, a, access.ConversationsAssign)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 // its functions keep the reporting: names the widget calls.
 func registerCsat(r *fn.Registry) {
 	args := fn.Fields{"conversationId": V.ID("conversations"), "visitorId": V.Optional(V.ID("visitors")), "sessionToken": V.Optional(V.String())}
-	r.Query("reporting:getCsatEligibility", "agent or visitor", args, func(c *fn.Ctx, a fn.Args) (any, error) {
+	eligibility := func(c *fn.Ctx, a fn.Args) (any, error) {
 		conv, err := getDoc(c, "conversations", a.Str("conversationId"), "Conversation")
 		if err != nil {
 			return nil, err
@@ -33,13 +33,16 @@ func registerCsat(r *fn.Registry) {
 		}
 		return map[string]any{"eligible": reason == "eligible", "reason": reason, "askForRatingEnabled": enabled,
 			"alreadySubmitted": done, "conversationStatus": conv.Str("status")}, nil
-	})
+	}
+	r.Query("reporting:getCsatEligibility", "agent or visitor", args, eligibility)
+	// csat:* are the names the widget calls; same functions.
+	r.Query("csat:getEligibility", "agent or visitor", args, eligibility)
 
 	submit := fn.Fields{"rating": V.Number(), "feedback": V.Optional(V.String())}
 	for k, v := range args {
 		submit[k] = v
 	}
-	r.Mutation("reporting:submitCsatResponse", "agent or visitor", submit, func(c *fn.Ctx, a fn.Args) (any, error) {
+	submitFn := func(c *fn.Ctx, a fn.Args) (any, error) {
 		rating := a.Num("rating")
 		if rating < 1 || rating > 5 || rating != float64(int(rating)) {
 			return nil, fn.ErrInvalid("Rating must be between 1 and 5")
@@ -83,7 +86,9 @@ func registerCsat(r *fn.Registry) {
 			return nil, err
 		}
 		return id, c.DB().Patch("conversations", conv.ID(), sqlstore.Doc{"csatCompletedAt": now, "csatResponseId": id, "updatedAt": now})
-	})
+	}
+	r.Mutation("reporting:submitCsatResponse", "agent or visitor", submit, submitFn)
+	r.Mutation("csat:submit", "agent or visitor", submit, submitFn)
 }
 
 // csatAccess: the owning visitor (session token) or an agent who can read

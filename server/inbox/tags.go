@@ -12,6 +12,7 @@ import (
 var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
 
 func registerTags(r *fn.Registry) {
+	registerTagConversationIDs(r)
 	r.Query("tags:list", "permission:conversations.read", fn.Fields{"workspaceId": V.ID("workspaces")}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		if _, ok, err := softMember(c, a.Str("workspaceId"), access.ConversationsRead); err != nil || !ok {
 			return []any{}, err
@@ -210,4 +211,27 @@ func tagConversation(c *fn.Ctx, conv sqlstore.Doc, tagID, userID string) (any, e
 	}
 	return c.DB().Insert("conversationTags", sqlstore.Doc{"conversationId": conv.ID(), "tagId": tagID,
 		"appliedBy": "manual", "appliedByUserId": userID, "createdAt": c.NowMs()})
+}
+
+// registerTagConversationIDs adds tags:listConversationIds, which the inbox
+// uses to filter by tag without loading every conversation's tags.
+func registerTagConversationIDs(r *fn.Registry) {
+	r.Query("tags:listConversationIds", "permission:conversations.read", fn.Fields{"workspaceId": V.ID("workspaces"), "tagId": V.ID("tags")}, func(c *fn.Ctx, a fn.Args) (any, error) {
+		if _, ok, err := softMember(c, a.Str("workspaceId"), access.ConversationsRead); err != nil || !ok {
+			return []any{}, err
+		}
+		t, err := c.DB().Get("tags", a.Str("tagId"))
+		if err != nil || t == nil || t.Str("workspaceId") != a.Str("workspaceId") {
+			return []any{}, err
+		}
+		links, err := c.DB().Query("conversationTags").Eq("tagId", t.ID()).Collect()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, 0, len(links))
+		for _, l := range links {
+			out = append(out, l.Str("conversationId"))
+		}
+		return out, nil
+	})
 }

@@ -113,13 +113,14 @@ func registerTyping(r *fn.Registry, t *typingState) {
 	r.Mutation("typing:set", "agent or visitor", fn.Fields{
 		"conversationId": V.ID("conversations"),
 		"isTyping":       V.Boolean(),
+		"visitorId":      V.Optional(V.ID("visitors")),
 		"sessionToken":   V.Optional(V.String()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		conv, err := getDoc(c, "conversations", a.Str("conversationId"), "Conversation")
 		if err != nil {
 			return nil, err
 		}
-		cc, err := conversationAccess(c, conv, a.Str("sessionToken"), "", "conversations.reply")
+		cc, err := conversationAccess(c, conv, a.Str("sessionToken"), a.Str("visitorId"), "conversations.reply")
 		if err != nil {
 			return nil, err
 		}
@@ -135,10 +136,7 @@ func registerTyping(r *fn.Registry, t *typingState) {
 		return nil, nil
 	})
 
-	r.Query("typing:list", "agent or visitor", fn.Fields{
-		"conversationId": V.ID("conversations"),
-		"sessionToken":   V.Optional(V.String()),
-	}, func(c *fn.Ctx, a fn.Args) (any, error) {
+	list := func(c *fn.Ctx, a fn.Args) (any, error) {
 		conv, err := c.DB().Get("conversations", a.Str("conversationId"))
 		if err != nil || conv == nil {
 			return []any{}, err
@@ -146,7 +144,7 @@ func registerTyping(r *fn.Registry, t *typingState) {
 		var self string
 		visitor := false
 		if tok := a.Str("sessionToken"); tok != "" {
-			cc, err := conversationAccess(c, conv, tok, "", "")
+			cc, err := conversationAccess(c, conv, tok, a.Str("visitorId"), "")
 			if err != nil {
 				return nil, err
 			}
@@ -173,5 +171,14 @@ func registerTyping(r *fn.Registry, t *typingState) {
 			out = append(out, p)
 		}
 		return out, nil
-	})
+	}
+	listArgs := fn.Fields{
+		"conversationId": V.ID("conversations"),
+		"visitorId":      V.Optional(V.ID("visitors")),
+		"sessionToken":   V.Optional(V.String()),
+	}
+	// typing:get is what the agent app calls, typing:getForConversation
+	// what the widget calls: one query under both names.
+	r.Query("typing:get", "agent or visitor", listArgs, list)
+	r.Query("typing:getForConversation", "agent or visitor", listArgs, list)
 }
