@@ -28,11 +28,11 @@ const F = {
   markRead: "conversations:markAsRead",
   messages: "messages:list",
   send: "messages:send",
-  typing: "typing:getForConversation",
+  typing: "typing:list",
   setTyping: "typing:set",
-  automation: "automationSettings:getPublic",
-  csatEligibility: "csat:getEligibility",
-  csatSubmit: "csat:submit",
+  automation: "automationSettings:getOrCreate",
+  csatEligibility: "reporting:getCsatEligibility",
+  csatSubmit: "reporting:submitCsatResponse",
   track: "events:track",
 };
 
@@ -139,7 +139,7 @@ class Widget {
   unread = 0;
   messages: Doc[] | undefined;
   pending: Pending[] = [];
-  typing = false;
+  typing = "";
   automation: Doc | null = null;
   csat: Doc | null = null;
   csatDone: Record<string, number> = {};
@@ -338,7 +338,7 @@ class Widget {
   subscribeConv() {
     this.convSubs.splice(0).forEach((u) => u());
     this.messages = undefined;
-    this.typing = false;
+    this.typing = "";
     this.csat = null;
     const id = this.convId;
     if (!this.session || !id) return;
@@ -350,8 +350,9 @@ class Widget {
       this.render();
       if (this.isOpen) this.markRead();
     });
-    this.watch(this.convSubs, F.typing, a, (t) => {
-      const v = Array.isArray(t) ? t.some((x: any) => x && x.userType !== "visitor" && x.senderType !== "visitor") : !!(t && (t.agentTyping || t.isTyping));
+    this.watch(this.convSubs, F.typing, { conversationId: id, sessionToken: s.token }, (t) => {
+      const agent = Array.isArray(t) ? t.find((x: any) => x && x.userType === "agent") : null;
+      const v = agent ? agent.name || "Support" : "";
       if (v !== this.typing) {
         this.typing = v;
         this.render();
@@ -524,7 +525,7 @@ class Widget {
     this.typingSent = Date.now();
     const s = this.session;
     this.client
-      .mutation(F.setTyping as any, { conversationId: this.convId, visitorId: s.visitorId, sessionToken: s.token, isTyping: true })
+      .mutation(F.setTyping as any, { conversationId: this.convId, sessionToken: s.token, isTyping: true })
       .catch(() => {});
   }
 
@@ -751,7 +752,7 @@ class Widget {
       );
     }
     if (items.length) out.push(h("ul", { class: "msgs", "aria-label": "Messages" }, items));
-    if (this.typing) out.push(h("div", { class: "typing", "data-typing": "" }, "Support is typing…"));
+    if (this.typing) out.push(h("div", { class: "typing", "data-typing": "", "aria-live": "polite" }, `${this.typing} is typing…`));
     const conv = id && this.conversations ? this.conversations.find((c) => c._id === id) : null;
     // Email capture: the workspace asks for it, we don't know the visitor's
     // email, and they have written to us.
