@@ -22,6 +22,7 @@ test("loads from the script tag, chats live with an agent, and survives a reload
   page.on("request", (r) => requests.push(r.url()));
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "warning" || m.type() === "error") console.log("[page]", m.text()); });
   await page.goto(host.url + "/");
   assert.notEqual(new URL(host.url).origin, new URL(env.server.url).origin, "host page must be cross-origin");
 

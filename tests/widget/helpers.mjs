@@ -56,7 +56,7 @@ export async function makeAgent(url) {
   const user = await client.query("auth:currentUser", {});
   const ws = await client.mutation("workspaces:getOrCreateDefault", {});
   const workspaceId = typeof ws === "string" ? ws : ws._id;
-  return { client, token, email, userId: user._id, workspaceId };
+  return { client, token, email, userId: (user.user ?? user)._id, workspaceId };
 }
 
 // Serves host pages from 127.0.0.1:<other port>: the widget's server runs on

@@ -28,7 +28,7 @@ const F = {
   markRead: "conversations:markAsRead",
   messages: "messages:list",
   send: "messages:send",
-  typing: "typing:list",
+  typing: "typing:getForConversation",
   setTyping: "typing:set",
   automation: "automationSettings:getOrCreate",
   csatEligibility: "reporting:getCsatEligibility",
