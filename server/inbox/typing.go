@@ -181,4 +181,5 @@ func registerTyping(r *fn.Registry, t *typingState) {
 	// what the widget calls: one query under both names.
 	r.Query("typing:get", "agent or visitor", listArgs, list)
 	r.Query("typing:getForConversation", "agent or visitor", listArgs, list)
+	r.Query("typing:list", "agent or visitor", listArgs, list)
 }
