@@ -1,0 +1,562 @@
+// Command opencom-load measures the sync engine over loopback with real
+// WebSocket clients speaking the Convex sync protocol: fan-out latency and
+// lost updates, server CPU per write against unrelated subscriptions,
+// memory per idle connection, and mutation throughput.
+//
+// It runs the server in a child process (itself, re-executed with -serve,
+// on a fresh temp data dir in test mode), so the server's CPU time and RSS
+// are measured alone. Every loop is bounded; it stops by itself.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/opencom-go/opencom/server"
+	"github.com/opencom-go/opencom/server/schema"
+	"github.com/opencom-go/opencom/sqlstore"
+)
+
+func main() {
+	serve := flag.Bool("serve", false, "internal: run the server child process")
+	dir := flag.String("dir", "", "internal: data dir for -serve")
+	scen := flag.String("scenario", "all", "fanout, precision, memory, throughput or all")
+	fanout := flag.String("fanout", "100,1000,3000", "subscriber counts for fanout")
+	writes := flag.Int("writes", 20, "writes per fanout run")
+	precision := flag.String("precision", "10,1000,10000", "unrelated subscription counts for precision")
+	memory := flag.String("memory", "1000,10000", "idle connection counts for memory")
+	clients := flag.String("clients", "1,8,32", "concurrent clients for throughput")
+	dur := flag.Duration("duration", 4*time.Second, "duration of each throughput run")
+	flag.Parse()
+	raiseNoFile()
+	if *serve {
+		if err := runServer(*dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	fmt.Printf("opencom-load: GOMAXPROCS=%d NumCPU=%d %s/%s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	run := func(name string, f func() error) {
+		if *scen != "all" && *scen != name {
+			return
+		}
+		if err := f(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+			os.Exit(1)
+		}
+	}
+	run("fanout", func() error { return fanOut(ints(*fanout), *writes) })
+	run("precision", func() error { return precisionRun(ints(*precision)) })
+	run("memory", func() error { return memoryRun(ints(*memory)) })
+	run("throughput", func() error { return throughput(ints(*clients), *dur) })
+}
+
+func ints(s string) []int {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func raiseNoFile() {
+	var r syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) == nil && r.Cur < r.Max {
+		r.Cur = r.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	}
+}
+
+// runServer is the child: the real server wiring in test mode.
+func runServer(dir string) error {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := sqlstore.Open(ctx, filepath.Join(dir, "opencom.db"), sqlstore.Options{Migrations: schema.Migrations(), Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, server.Config{TestMode: true, PublicURL: "http://" + ln.Addr().String()}, store, log)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("READY %s\n", ln.Addr())
+	go func() {
+		// The parent closes our stdin when it is done (or dies).
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	return http.Serve(ln, srv.Handler())
+}
+
+type child struct {
+	cmd  *exec.Cmd
+	addr string
+	dir  string
+	in   io.WriteCloser
+}
+
+func startChild() (*child, error) {
+	dir, err := os.MkdirTemp("", "opencom-load-")
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-serve", "-dir", dir)
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "READY ") {
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("server did not start: %q %v", line, err)
+	}
+	return &child{cmd: cmd, addr: strings.TrimSpace(strings.TrimPrefix(line, "READY ")), dir: dir, in: in}, nil
+}
+
+func (c *child) stop() {
+	c.in.Close()
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+	os.RemoveAll(c.dir)
+}
+
+// cpu is the child's user+system CPU time.
+func (c *child) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// rss is the child's resident set (VmRSS) in bytes.
+func (c *child) rss() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func (c *child) url() string { return "ws://" + c.addr + "/api/1.48.0/sync" }
+
+// wsClient is one protocol client. onMsg runs on its reader goroutine.
+type wsClient struct {
+	ws  *websocket.Conn
+	mu  sync.Mutex
+	req int
+}
+
+type msg struct {
+	Type          string          `json:"type"`
+	RequestID     int             `json:"requestId"`
+	Success       bool            `json:"success"`
+	Modifications []mod           `json:"modifications"`
+	Result        json.RawMessage `json:"result"`
+}
+
+type mod struct {
+	Type    string          `json:"type"`
+	QueryID int             `json:"queryId"`
+	Value   json.RawMessage `json:"value"`
+}
+
+var sessionSeq atomic.Int64
+
+func dial(url string, queries []map[string]any, onMsg func(*msg)) (*wsClient, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var ws *websocket.Conn
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		ws, _, err = websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(64 << 20)
+	c := &wsClient{ws: ws}
+	go func() {
+		for {
+			_, b, err := ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var m msg
+			if json.Unmarshal(b, &m) == nil && onMsg != nil {
+				onMsg(&m)
+			}
+		}
+	}()
+	mods := make([]any, len(queries))
+	for i, q := range queries {
+		mods[i] = map[string]any{"type": "Add", "queryId": i, "udfPath": q["path"], "args": []any{q["args"]}}
+	}
+	if err := c.send(map[string]any{"type": "Connect", "sessionId": fmt.Sprintf("load-%d-%d", os.Getpid(), sessionSeq.Add(1)), "connectionCount": 0, "lastCloseReason": "InitialConnect", "clientTs": time.Now().UnixMilli()}); err != nil {
+		return nil, err
+	}
+	if err := c.send(map[string]any{"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": mods}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *wsClient) send(v any) error {
+	b, _ := json.Marshal(v)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func (c *wsClient) mutation(path string, args map[string]any) (int, error) {
+	c.mu.Lock()
+	id := c.req
+	c.req++
+	c.mu.Unlock()
+	return id, c.send(map[string]any{"type": "Mutation", "requestId": id, "udfPath": path, "args": []any{args}})
+}
+
+func (c *wsClient) close() { c.ws.CloseNow() }
+
+func count(list string) map[string]any {
+	return map[string]any{"path": "_test:countItems", "args": map[string]any{"listId": list}}
+}
+
+// writer is a client that sends mutations and waits for their responses.
+type writer struct {
+	c    *wsClient
+	resp chan *msg
+}
+
+func newWriter(url string) (*writer, error) {
+	w := &writer{resp: make(chan *msg, 16)}
+	c, err := dial(url, nil, func(m *msg) {
+		if m.Type == "MutationResponse" {
+			w.resp <- m
+		}
+	})
+	w.c = c
+	return w, err
+}
+
+func (w *writer) add(list string) error {
+	if _, err := w.c.mutation("_test:addItem", map[string]any{"listId": list, "text": "x"}); err != nil {
+		return err
+	}
+	select {
+	case m := <-w.resp:
+		if !m.Success {
+			return fmt.Errorf("mutation failed: %s", m.Result)
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("no MutationResponse within 30 s")
+	}
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(float64(len(d)-1) * p)
+	return d[i]
+}
+
+// fanOut: S subscribers of one list, one writer; each write's delivery
+// latency to every subscriber, from sending the mutation to receiving the
+// Transition with the new count. The next write waits for all deliveries
+// (or a timeout), so every value must arrive: a missing one is lost.
+func fanOut(sizes []int, writes int) error {
+	for _, s := range sizes {
+		ch, err := startChild()
+		if err != nil {
+			return err
+		}
+		var mu sync.Mutex
+		var lat []time.Duration
+		var sentAt atomic.Int64
+		seen := make([][]bool, s)
+		var got atomic.Int64
+		subs := make([]*wsClient, s)
+		var ready sync.WaitGroup
+		ready.Add(s)
+		for i := 0; i < s; i++ {
+			i := i
+			seen[i] = make([]bool, writes+1)
+			first := true
+			subs[i], err = dial(ch.url(), []map[string]any{count("fan")}, func(m *msg) {
+				if m.Type != "Transition" {
+					return
+				}
+				for _, md := range m.Modifications {
+					if md.Type != "QueryUpdated" {
+						continue
+					}
+					n, _ := strconv.Atoi(string(md.Value))
+					if first {
+						first = false
+						ready.Done()
+						continue
+					}
+					d := time.Duration(time.Now().UnixNano() - sentAt.Load())
+					if n >= 0 && n <= writes {
+						seen[i][n] = true
+					}
+					mu.Lock()
+					lat = append(lat, d)
+					mu.Unlock()
+					got.Add(1)
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("subscriber %d: %w", i, err)
+			}
+		}
+		ready.Wait()
+		w, err := newWriter(ch.url())
+		if err != nil {
+			return err
+		}
+		timeouts := 0
+		for k := 1; k <= writes; k++ {
+			target := int64(k * s)
+			sentAt.Store(time.Now().UnixNano())
+			if err := w.add("fan"); err != nil {
+				return err
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for got.Load() < target && time.Now().Before(deadline) {
+				time.Sleep(200 * time.Microsecond)
+			}
+			if got.Load() < target {
+				timeouts++
+			}
+		}
+		lost := 0
+		for i := range seen {
+			for k := 1; k <= writes; k++ {
+				if !seen[i][k] {
+					lost++
+				}
+			}
+		}
+		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+		fmt.Printf("fanout S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost)
+		w.c.close()
+		for _, c := range subs {
+			c.close()
+		}
+		ch.stop()
+	}
+	return nil
+}
+
+// precisionRun: N subscriptions to other lists (100 per socket), then
+// sequential writes to a list nobody else reads; server CPU per write.
+func precisionRun(sizes []int) error {
+	const writes = 1000
+	for _, n := range sizes {
+		ch, err := startChild()
+		if err != nil {
+			return err
+		}
+		var conns []*wsClient
+		var ready sync.WaitGroup
+		for left, sock := n, 0; left > 0; sock++ {
+			k := min(left, 100)
+			left -= k
+			qs := make([]map[string]any, k)
+			for j := range qs {
+				qs[j] = count(fmt.Sprintf("other-%d-%d", sock, j))
+			}
+			ready.Add(1)
+			var once sync.Once
+			c, err := dial(ch.url(), qs, func(m *msg) {
+				if m.Type == "Transition" {
+					once.Do(ready.Done)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			conns = append(conns, c)
+		}
+		ready.Wait()
+		w, err := newWriter(ch.url())
+		if err != nil {
+			return err
+		}
+		for i := 0; i < 100; i++ { // warm up
+			if err := w.add("target"); err != nil {
+				return err
+			}
+		}
+		cpu0, t0 := ch.cpu(), time.Now()
+		for i := 0; i < writes; i++ {
+			if err := w.add("target"); err != nil {
+				return err
+			}
+		}
+		cpu1, el := ch.cpu(), time.Since(t0)
+		fmt.Printf("precision subs=%d sockets=%d writes=%d server_cpu_per_write=%v wall_per_write=%v\n", n, len(conns), writes, (cpu1-cpu0)/writes, el/writes)
+		w.c.close()
+		for _, c := range conns {
+			c.close()
+		}
+		ch.stop()
+	}
+	return nil
+}
+
+// memoryRun: N idle sockets, each with one subscription; the server's RSS
+// growth per socket.
+func memoryRun(sizes []int) error {
+	for _, n := range sizes {
+		ch, err := startChild()
+		if err != nil {
+			return err
+		}
+		// Warm the server (reader pool, code paths) before the baseline.
+		warm, err := newWriter(ch.url())
+		if err != nil {
+			return err
+		}
+		for i := 0; i < 50; i++ {
+			warm.add("warm")
+		}
+		time.Sleep(500 * time.Millisecond)
+		base := ch.rss()
+		var ready sync.WaitGroup
+		conns := make([]*wsClient, 0, n)
+		for i := 0; i < n; i++ {
+			ready.Add(1)
+			var once sync.Once
+			c, err := dial(ch.url(), []map[string]any{count(fmt.Sprintf("idle-%d", i%100))}, func(m *msg) {
+				if m.Type == "Transition" {
+					once.Do(ready.Done)
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("connection %d: %w", i, err)
+			}
+			conns = append(conns, c)
+		}
+		ready.Wait()
+		time.Sleep(2 * time.Second)
+		after := ch.rss()
+		fmt.Printf("memory conns=%d rss_before=%.1fMB rss_after=%.1fMB per_conn=%.1fKB\n", n, float64(base)/1e6, float64(after)/1e6, float64(after-base)/float64(n)/1024)
+		warm.c.close()
+		for _, c := range conns {
+			c.close()
+		}
+		ch.stop()
+	}
+	return nil
+}
+
+// throughput: C clients each sending small mutations back to back (one in
+// flight per client, as the convex client does) for a fixed time.
+func throughput(cs []int, d time.Duration) error {
+	ch, err := startChild()
+	if err != nil {
+		return err
+	}
+	defer ch.stop()
+	for _, n := range cs {
+		var total atomic.Int64
+		var wg sync.WaitGroup
+		var firstErr atomic.Value
+		ws := make([]*writer, n)
+		for i := range ws {
+			if ws[i], err = newWriter(ch.url()); err != nil {
+				return err
+			}
+		}
+		cpu0 := ch.cpu()
+		start := time.Now()
+		stop := start.Add(d)
+		for i, w := range ws {
+			wg.Add(1)
+			go func(i int, w *writer) {
+				defer wg.Done()
+				list := fmt.Sprintf("tp-%d-%d", n, i)
+				for time.Now().Before(stop) {
+					if err := w.add(list); err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
+					total.Add(1)
+				}
+			}(i, w)
+		}
+		wg.Wait()
+		el := time.Since(start)
+		if e, ok := firstErr.Load().(error); ok {
+			return e
+		}
+		fmt.Printf("throughput clients=%d mutations=%d rate=%.0f/s server_cpu_per_mutation=%v\n", n, total.Load(), float64(total.Load())/el.Seconds(), (ch.cpu()-cpu0)/time.Duration(max(total.Load(), 1)))
+		for _, w := range ws {
+			w.c.close()
+		}
+	}
+	return nil
+}
