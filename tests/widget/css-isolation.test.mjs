@@ -29,7 +29,23 @@ after(async () => {
 });
 
 const PROPS = ["font-family", "font-size", "font-weight", "line-height", "color", "letter-spacing", "text-transform", "background-color", "width", "height", "padding-top", "margin-top", "border-radius", "box-sizing"];
-const ELEMENTS = [".launcher", ".panel", ".head h2", ".body", ".empty", "button.primary", ".composer textarea", ".composer button"];
+const LIST_ELEMENTS = [".launcher", ".panel", ".head h2", ".body", ".empty", "button.primary"];
+const CONV_ELEMENTS = [".head h2", ".body", ".empty", ".composer", ".composer textarea", ".composer button"];
+
+function computed(page, els) {
+  return page.evaluate(
+    ([els, props]) => {
+      const root = document.getElementById("opencom-widget").shadowRoot;
+      const out = {};
+      for (const sel of els) {
+        const el = root.querySelector(sel);
+        out[sel] = el ? Object.fromEntries(props.map((p) => [p, getComputedStyle(el).getPropertyValue(p)])) : null;
+      }
+      return out;
+    },
+    [els, PROPS],
+  );
+}
 
 async function snapshot(path, name) {
   const ctx = await env.browser.newContext({ viewport: { width: 900, height: 760 }, deviceScaleFactor: 1 });
@@ -38,28 +54,14 @@ async function snapshot(path, name) {
   await widgetReady(page);
   await page.click(W(".launcher"));
   await page.waitForSelector(W("button.primary"), { state: "visible" });
+  await page.evaluate(() => document.getElementById("opencom-widget").shadowRoot.activeElement?.blur());
+  const listStyles = await computed(page, LIST_ELEMENTS);
   const listShot = await page.locator(W(".panel")).screenshot({ path: join(outputDir, `css-${name}-panel.png`), animations: "disabled", caret: "hide" });
   await page.click(W("button.primary"));
   await page.waitForSelector(W(".composer textarea"), { state: "visible" });
   await page.evaluate(() => document.activeElement && document.activeElement.blur());
   await page.evaluate(() => document.getElementById("opencom-widget").shadowRoot.activeElement?.blur());
-  const styles = await page.evaluate(
-    ([els, props]) => {
-      const root = document.getElementById("opencom-widget").shadowRoot;
-      const out = {};
-      for (const sel of els) {
-        const el = root.querySelector(sel);
-        if (!el) {
-          out[sel] = null;
-          continue;
-        }
-        const cs = getComputedStyle(el);
-        out[sel] = Object.fromEntries(props.map((p) => [p, cs.getPropertyValue(p)]));
-      }
-      return out;
-    },
-    [ELEMENTS.concat([".composer"]), PROPS],
-  );
+  const convStyles = await computed(page, CONV_ELEMENTS);
   const convShot = await page.locator(W(".panel")).screenshot({ path: join(outputDir, `css-${name}-conversation.png`), animations: "disabled", caret: "hide" });
   const launcherShot = await page.locator(W(".launcher")).screenshot({ animations: "disabled" });
   const decoy = await page.evaluate(() => {
@@ -69,16 +71,19 @@ async function snapshot(path, name) {
   });
   await shot(page, `css-${name}-page`);
   await ctx.close();
-  return { styles, listShot, convShot, launcherShot, decoy };
+  return { styles: { list: listStyles, conv: convStyles }, listShot, convShot, launcherShot, decoy };
 }
 
 test("aggressive host CSS leaves the widget's rendering unchanged", async () => {
   const plain = await snapshot("/plain", "plain");
   const aggressive = await snapshot("/aggressive", "aggressive");
-  for (const sel of ELEMENTS) assert.ok(plain.styles[sel], `${sel} rendered`);
+  for (const sel of LIST_ELEMENTS) assert.ok(plain.styles.list[sel], `${sel} rendered in the list view`);
+  for (const sel of CONV_ELEMENTS) assert.ok(plain.styles.conv[sel], `${sel} rendered in the conversation view`);
   assert.deepEqual(aggressive.styles, plain.styles);
-  assert.equal(plain.styles[".head h2"]["font-size"], "16px");
-  assert.notEqual(aggressive.styles[".empty"]["color"], "rgb(255, 0, 0)");
+  assert.equal(aggressive.styles.list[".head h2"]["font-size"], "16px");
+  assert.equal(aggressive.styles.list[".empty"]["font-size"], "14px");
+  assert.notEqual(aggressive.styles.list[".empty"]["color"], "rgb(255, 0, 0)");
+  assert.notEqual(aggressive.styles.conv[".composer textarea"]["font-family"], "serif");
   assert.ok(aggressive.listShot.equals(plain.listShot), "messenger list screenshots identical");
   assert.ok(aggressive.convShot.equals(plain.convShot), "conversation screenshots identical");
   assert.ok(aggressive.launcherShot.equals(plain.launcherShot), "launcher screenshots identical");
