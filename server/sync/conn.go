@@ -567,9 +567,10 @@ func (c *conn) flush() error {
 		calls[i] = fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Reads: sqlstore.NewReadSet(), Journal: q.journal, RequestID: -1}
 	}
 	var results []fn.Result
+	var reads [][]sqlstore.ReadKey
 	ts := c.srv.Engine.Store.LastTS()
 	if len(calls) > 0 {
-		results, ts = c.srv.Engine.QueryBatch(c.ctx, calls)
+		results, reads, ts = c.srv.runQueries(c.ctx, calls)
 	}
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
@@ -582,7 +583,7 @@ func (c *conn) flush() error {
 	for i, id := range ids {
 		q := c.queries[id]
 		r := results[i]
-		c.srv.Hub.Update(q.sub, calls[i].Reads.Keys(), ts)
+		c.srv.Hub.Update(q.sub, reads[i], ts)
 		if r.Journal != "" {
 			q.journal = r.Journal
 		}

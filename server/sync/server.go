@@ -65,6 +65,7 @@ type Server struct {
 	nextID    atomic.Uint64
 	draining  atomic.Bool
 	testHooks atomic.Bool
+	cache     resultCache
 }
 
 // EnableTestHooks turns on DropAfterCommit (test mode only).

@@ -497,3 +497,32 @@ func TestDropAfterCommitHook(t *testing.T) {
 		t.Fatalf("mutation ran %s times", res.Value)
 	}
 }
+
+// Sockets watching the same query share one execution per commit instead
+// of running it once each.
+func TestSharedResultsAcrossSockets(t *testing.T) {
+	e := newEnv(t, ocsync.Config{})
+	const n = 20
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = e.dial(t)
+		clients[i].connect("shared")
+		clients[i].modify(0, 1, []add{{1, "t:listCounted", map[string]any{"listId": "S"}}})
+		clients[i].expect("Transition")
+	}
+	if got := e.runCount("S"); got != 1 {
+		t.Fatalf("initial subscriptions at one snapshot ran the query %d times", got)
+	}
+	writer := e.dial(t)
+	writer.connect("writer")
+	writer.mutation(0, "_test:addItem", map[string]any{"listId": "S", "text": "x"})
+	writer.expect("MutationResponse")
+	for _, c := range clients {
+		if v := mods(c.expect("Transition"))[1]["value"]; v != 1.0 {
+			t.Fatalf("count %v", v)
+		}
+	}
+	if got := e.runCount("S"); got != 2 {
+		t.Fatalf("one commit re-ran the query %d times for %d sockets", got-1, n)
+	}
+}

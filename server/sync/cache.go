@@ -1,0 +1,151 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	gosync "sync"
+
+	"github.com/opencom-go/opencom/server/fn"
+	"github.com/opencom-go/opencom/sqlstore"
+)
+
+// resultCache shares query results between sockets at one snapshot: when a
+// commit invalidates the same query on thousands of sockets (everyone
+// watching one conversation), it runs once and the others reuse its result
+// and read set. Entries are valid only for the newest commit timestamp, so
+// the cache empties itself on every commit.
+type resultCache struct {
+	mu gosync.Mutex
+	ts int64
+	m  map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	done chan struct{}
+	ok   bool // filled with a result read at exactly the cache's ts
+	res  fn.Result
+	keys []sqlstore.ReadKey
+}
+
+const maxCacheEntries = 20000
+
+// cacheKey identifies a query result: everything the function may depend
+// on besides the snapshot.
+func cacheKey(call fn.Call) string {
+	args, err := json.Marshal(call.Args)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(call.Path)
+	b.WriteByte(0)
+	b.Write(args)
+	b.WriteByte(0)
+	if id := call.Identity; id != nil {
+		b.WriteString(id.Subject + "\x01" + id.SessionID + "\x01" + id.TokenIdentifier + "\x01" + id.Issuer)
+	}
+	b.WriteByte(0)
+	b.WriteString(call.Caller.Origin)
+	b.WriteByte(0)
+	b.WriteString(call.Journal)
+	return b.String()
+}
+
+// claim looks keys up at ts. If every key is already there (filled or being
+// filled by another socket), it returns those entries and owned=nil: the
+// caller waits for them. Otherwise it creates pending entries for the
+// missing keys, which the caller owns and must fill (even on failure);
+// owners never wait, so sockets cannot wait on each other in a cycle.
+func (c *resultCache) claim(ts int64, keys []string) (entries []*cacheEntry, owned []bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ts != c.ts {
+		if ts < c.ts {
+			return nil, nil
+		}
+		c.ts, c.m = ts, map[string]*cacheEntry{}
+	}
+	entries = make([]*cacheEntry, len(keys))
+	all := true
+	for i, k := range keys {
+		if k == "" {
+			return nil, nil
+		}
+		entries[i] = c.m[k]
+		if entries[i] == nil {
+			all = false
+		}
+	}
+	if all {
+		return entries, nil
+	}
+	owned = make([]bool, len(keys))
+	for i, k := range keys {
+		if entries[i] == nil && len(c.m) < maxCacheEntries {
+			entries[i] = &cacheEntry{done: make(chan struct{})}
+			c.m[k] = entries[i]
+			owned[i] = true
+		}
+	}
+	return entries, owned
+}
+
+func (e *cacheEntry) fill(ok bool, res fn.Result, keys []sqlstore.ReadKey) {
+	e.ok, e.res, e.keys = ok, res, keys
+	close(e.done)
+}
+
+// runQueries returns the calls' results and read sets on one snapshot, and
+// that snapshot's ts, reusing results other sockets computed at the newest
+// commit.
+func (s *Server) runQueries(ctx context.Context, calls []fn.Call) ([]fn.Result, [][]sqlstore.ReadKey, int64) {
+	ts0 := s.Engine.Store.LastTS()
+	keys := make([]string, len(calls))
+	for i, call := range calls {
+		keys[i] = cacheKey(call)
+	}
+	entries, owned := s.cache.claim(ts0, keys)
+	if entries != nil && owned == nil {
+		results := make([]fn.Result, len(calls))
+		reads := make([][]sqlstore.ReadKey, len(calls))
+		hit := true
+		for i, e := range entries {
+			select {
+			case <-e.done:
+			case <-ctx.Done():
+				return nil, nil, 0
+			}
+			if !e.ok {
+				hit = false
+				break
+			}
+			results[i], reads[i] = e.res, e.keys
+		}
+		if hit {
+			return results, reads, ts0
+		}
+	}
+	filled := false
+	defer func() {
+		if !filled {
+			for i, o := range owned {
+				if o {
+					entries[i].fill(false, fn.Result{}, nil)
+				}
+			}
+		}
+	}()
+	results, ts := s.Engine.QueryBatch(ctx, calls)
+	reads := make([][]sqlstore.ReadKey, len(calls))
+	for i := range calls {
+		reads[i] = calls[i].Reads.Keys()
+	}
+	for i, o := range owned {
+		if o {
+			entries[i].fill(ts == ts0 && ctx.Err() == nil, results[i], reads[i])
+		}
+	}
+	filled = true
+	return results, reads, ts
+}
