@@ -287,6 +287,7 @@ class Widget {
       this.view = "list";
       this.messages = undefined;
       this.conversations = undefined;
+      this.emailEl = null;
     }
     if (changed) this.subscribe();
     this.render();
@@ -682,15 +683,22 @@ class Widget {
     this.composer.hidden = !inConv;
     this.title.textContent = inConv ? "Conversation" : "Messages";
     const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 40;
+    // Re-rendering replaces nodes: keep keyboard focus on the "same" control.
+    const active = this.root.activeElement as HTMLElement | null;
+    const focusKey = active && this.body.contains(active) ? active.getAttribute("data-key") : null;
     const content = inConv ? this.renderConversation() : this.renderList();
     this.body.replaceChildren(...content);
+    if (focusKey) {
+      const again = this.body.querySelector<HTMLElement>(`[data-key="${focusKey}"]`);
+      if (again && again !== this.root.activeElement) again.focus();
+    }
     if (inConv && (atBottom || this.pending.length)) this.body.scrollTop = this.body.scrollHeight;
   }
 
   renderList(): Node[] {
     const list = this.conversations;
     if (!this.session) return [h("p", { class: "empty" }, this.error ? "The chat is unavailable right now." : "Connecting…")];
-    const start = h("button", { class: "primary", type: "button", onClick: () => this.openConversation(null) }, "Send us a message");
+    const start = h("button", { class: "primary", type: "button", "data-key": "new", onClick: () => this.openConversation(null) }, "Send us a message");
     if (!list) return [h("p", { class: "empty" }, "Loading…")];
     if (!list.length) return [h("p", { class: "empty" }, "Questions? We're here to help."), start];
     const items = [...list].sort((a, b) => (b.lastMessageAt || b.updatedAt || b.createdAt || 0) - (a.lastMessageAt || a.updatedAt || a.createdAt || 0));
@@ -706,7 +714,7 @@ class Widget {
             null,
             h(
               "button",
-              { class: "conv", type: "button", "data-conversation": c._id, onClick: () => this.openConversation(c._id) },
+              { class: "conv", type: "button", "data-conversation": c._id, "data-key": "c" + c._id, onClick: () => this.openConversation(c._id) },
               h("span", { class: "txt" }, h("span", { class: "title" }, "Conversation"), h("span", { class: "prev" }, last || "No messages yet")),
               c.status && c.status !== "open" ? h("span", { class: "st" }, c.status) : null,
               unread ? h("span", { class: "n", "aria-label": `${unread} unread` }, unread) : null,
@@ -746,7 +754,7 @@ class Widget {
             { class: "meta" },
             p.status === "pending"
               ? "Sending…"
-              : [`Not delivered${p.error ? " (" + p.error + ")" : ""} · `, h("button", { type: "button", onClick: () => this.deliver(p) }, "Retry")],
+              : [`Not delivered${p.error ? " (" + p.error + ")" : ""} · `, h("button", { type: "button", "data-key": "retry" + p.id, onClick: () => this.deliver(p) }, "Retry")],
           ),
         ),
       );
@@ -758,7 +766,7 @@ class Widget {
     // email, and they have written to us.
     const sentSomething = msgs.some((m) => m.senderType === "visitor") || pend.length > 0;
     if (this.automation && this.automation.collectEmailEnabled && !(this.session && this.session.email) && !this.emailDismissed && sentSomething) {
-      out.push(this.emailCard());
+      out.push((this.emailEl = this.emailEl || this.emailCard()));
     }
     if (conv && conv.status === "closed") {
       out.push(h("p", { class: "closed" }, "This conversation has been closed."));
@@ -770,12 +778,13 @@ class Widget {
     return out;
   }
 
-  emailCard(): Node {
-    const input = h("input", { type: "email", required: true, placeholder: "you@example.com", "aria-label": "Your email", autocomplete: "email" }) as HTMLInputElement;
+  emailEl: HTMLElement | null = null;
+  emailCard(): HTMLElement {
+    const input = h("input", { type: "email", required: true, "data-key": "email", placeholder: "you@example.com", "aria-label": "Your email", autocomplete: "email" }) as HTMLInputElement;
     const note = h("p", { class: "note", role: "status" });
     const form = h(
       "form",
-      { class: "card", "data-email-capture": "" },
+      { class: "card", "data-email-capture": "", novalidate: true },
       h("p", null, "Get notified by email when we reply:"),
       h("div", { class: "row" }, input, h("button", { type: "submit" }, "Save")),
       note,
@@ -809,6 +818,7 @@ class Widget {
             {
               type: "button",
               "aria-label": `${i + 1} out of 5: ${l}`,
+              "data-key": "star" + i,
               title: l,
               onClick: () => {
                 note.textContent = "Sending…";
