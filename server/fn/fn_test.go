@@ -129,7 +129,7 @@ type world struct {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func (w *world) open(t *testing.T) {
+func (w *world) open(t testing.TB) {
 	t.Helper()
 	s, err := sqlstore.Open(context.Background(), w.path, sqlstore.Options{Migrations: schema.Migrations(), Logger: quiet()})
 	if err != nil {
@@ -145,7 +145,7 @@ func (w *world) open(t *testing.T) {
 	}
 }
 
-func (w *world) close(t *testing.T) {
+func (w *world) close(t testing.TB) {
 	t.Helper()
 	w.eng.Stop()
 	if err := w.store.Close(); err != nil {
@@ -153,7 +153,7 @@ func (w *world) close(t *testing.T) {
 	}
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{path: filepath.Join(t.TempDir(), "db.sqlite"), reg: fn.NewRegistry()}
 	r := w.reg
 	r.Mutation("t:add", "public", fn.Fields{"listId": V.String()}, func(c *fn.Ctx, a fn.Args) (any, error) {
@@ -198,7 +198,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) count(t *testing.T, list string) int {
+func (w *world) count(t testing.TB, list string) int {
 	t.Helper()
 	res := w.eng.Query(context.Background(), fn.Call{Path: "t:count", Args: map[string]any{"listId": list}, RequestID: -1})
 	if res.Err != nil {

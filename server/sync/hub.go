@@ -78,6 +78,12 @@ func (h *Hub) OnBatch(b sqlstore.Batch) {
 func (h *Hub) Update(s *Subscription, keys []sqlstore.ReadKey, ts int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if sameKeys(s.keys, keys) {
+		// A re-run usually reads the same keys: keep the index as it is.
+		s.keys = keys
+		h.catchUpLocked(s, keys, ts)
+		return
+	}
 	h.removeLocked(s)
 	s.keys = keys
 	for _, k := range keys {
@@ -88,6 +94,40 @@ func (h *Hub) Update(s *Subscription, keys []sqlstore.ReadKey, ts int64) {
 		}
 		m[s] = struct{}{}
 	}
+	h.catchUpLocked(s, keys, ts)
+}
+
+// sameKeys reports whether a and b hold the same keys (read sets have no
+// duplicates).
+func sameKeys(a, b []sqlstore.ReadKey) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	if len(a) > 16 {
+		set := make(map[sqlstore.ReadKey]struct{}, len(a))
+		for _, x := range a {
+			set[x] = struct{}{}
+		}
+		for _, y := range b {
+			if _, ok := set[y]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+outer:
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				continue outer
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func (h *Hub) catchUpLocked(s *Subscription, keys []sqlstore.ReadKey, ts int64) {
 	if h.lastTS <= ts {
 		return
 	}
