@@ -109,10 +109,12 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
 			var nf viper.ConfigFileNotFoundError
-			if errors.As(err, &nf) || os.IsNotExist(errors.Unwrap(err)) {
-				return nil, fmt.Errorf("config file %s not found", cfgFile)
+			// A config file that is missing or broken is the caller's
+			// mistake, like a bad flag: exit 2, not 1.
+			if errors.As(err, &nf) || errors.Is(err, os.ErrNotExist) {
+				return nil, usageError{fmt.Errorf("config file %s not found", cfgFile)}
 			}
-			return nil, fmt.Errorf("cannot read config file %s: %w", cfgFile, err)
+			return nil, usageError{fmt.Errorf("cannot read config file %s: %w", cfgFile, err)}
 		}
 	}
 	var c Config
