@@ -119,5 +119,33 @@ test("loads from the script tag, chats live with an agent, and survives a reload
   await page.waitForSelector(W(".panel"), { state: "hidden" });
   assert.equal(await page.evaluate(() => document.getElementById("opencom-widget").shadowRoot.activeElement?.className), "launcher");
   assert.deepEqual(errors, []);
+
+  // Another visitor (fresh browser profile) sees none of this.
+  const ctx2 = await env.browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const other = await ctx2.newPage();
+  await other.goto(host.url + "/");
+  await widgetReady(other);
+  assert.notEqual(await other.getAttribute("#opencom-widget", "data-visitor"), visitorId);
+  await other.click(W(".launcher"));
+  await other.waitForSelector(W("button.primary"));
+  assert.equal((await other.$$(W("button.conv"))).length, 0);
+  assert.equal(await other.getAttribute("#opencom-widget", "data-unread"), "0");
+  // Even asking the server directly with its own token for the first
+  // visitor's conversation gets nothing.
+  const stolen = await other.evaluate(async ([url, ws, conversationId, victim]) => {
+    const s = JSON.parse(localStorage.getItem("opencom_widget_session:" + ws));
+    const q = async (path, args) => {
+      const r = await fetch(url + "/api/query", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path, args, format: "json" }) });
+      return r.json();
+    };
+    return {
+      messages: await q("messages:list", { conversationId, sessionToken: s.token }),
+      asVictim: await q("conversations:listByVisitor", { workspaceId: ws, visitorId: victim, sessionToken: s.token }),
+    };
+  }, [env.server.url, agent.workspaceId, conversationId, visitorId]);
+  const leaked = (r) => r.status === "success" && JSON.stringify(r.value).includes("order");
+  assert.ok(!leaked(stolen.messages), "other visitor read the conversation: " + JSON.stringify(stolen.messages));
+  assert.ok(!leaked(stolen.asVictim) && !(stolen.asVictim.status === "success" && stolen.asVictim.value.length), "other visitor listed the victim's conversations");
+  await ctx2.close();
   await page.close();
 });
