@@ -63,6 +63,7 @@ type Store struct {
 
 	writer  *sql.DB
 	wconn   *sql.Conn
+	stmts   *stmtCache // writer goroutine only
 	readers *sql.DB
 
 	writes chan *writeReq
@@ -225,6 +226,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.readers != nil {
 		errs = append(errs, s.readers.Close())
+	}
+	if s.stmts != nil {
+		s.stmts.close()
 	}
 	if _, err := s.wconn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		errs = append(errs, fmt.Errorf("checkpoint: %w", err))
