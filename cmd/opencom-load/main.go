@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,10 +111,19 @@ func runServer(dir string) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	// OPENCOM_LOAD_CPUPROFILE=file profiles the server until it stops.
+	if f := os.Getenv("OPENCOM_LOAD_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(out)
+	}
 	fmt.Printf("READY %s\n", ln.Addr())
 	go func() {
 		// The parent closes our stdin when it is done (or dies).
 		io.Copy(io.Discard, os.Stdin)
+		pprof.StopCPUProfile()
 		os.Exit(0)
 	}()
 	return http.Serve(ln, srv.Handler())
