@@ -84,6 +84,8 @@ test("loads from the script tag, chats live with an agent, and survives a reload
   await page.waitForSelector(W('.msg[data-sender="agent"] .bubble'), { timeout: 10000 });
   assert.equal(await page.textContent(W('.msg[data-sender="agent"] .bubble')), "Hi! Happy to help. What's the order number?");
   await waitFor(async () => (await page.$$(W("[data-typing]"))).length === 0, { message: "typing indicator gone" });
+  // Reading the open conversation marks the reply read.
+  await page.waitForSelector('#opencom-widget[data-unread="0"]', { state: "attached", timeout: 10000 });
   await shot(page, "chat-3-reply");
 
   // Reload: the stored session token is reused (no new boot) and the
