@@ -148,6 +148,9 @@ func Restore(ctx context.Context, backupPath, dbPath string, knownVersion int) (
 	if v > knownVersion {
 		return "", fmt.Errorf("%w: backup is at schema version %d, this binary knows up to %d", ErrSchemaTooNew, v, knownVersion)
 	}
+	if err := os.MkdirAll(filepath.Dir(dbPath), 0o750); err != nil {
+		return "", err
+	}
 	staged := dbPath + ".restoring"
 	os.Remove(staged)
 	if err := copyFile(backupPath, staged); err != nil {
@@ -165,20 +168,31 @@ func Restore(ctx context.Context, backupPath, dbPath string, knownVersion int) (
 			os.Remove(staged)
 			return "", fmt.Errorf("checkpoint current database: %w", err)
 		}
-		bak = fmt.Sprintf("%s.%s.bak", dbPath, time.Now().UTC().Format("20060102T150405Z"))
+		bak = freeBakName(dbPath, time.Now())
 		if err := os.Rename(dbPath, bak); err != nil {
 			os.Remove(staged)
 			return "", err
 		}
 		os.Remove(dbPath + "-wal")
 		os.Remove(dbPath + "-shm")
-	} else if err := os.MkdirAll(filepath.Dir(dbPath), 0o750); err != nil {
-		return "", err
 	}
 	if err := os.Rename(staged, dbPath); err != nil {
 		return bak, err
 	}
 	return bak, nil
+}
+
+// freeBakName is dbPath.<UTC time>.bak, with a counter when that name is
+// taken: rename would silently replace an earlier .bak from the same second.
+func freeBakName(dbPath string, now time.Time) string {
+	base := fmt.Sprintf("%s.%s", dbPath, now.UTC().Format("20060102T150405Z"))
+	name := base + ".bak"
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d.bak", base, i)
+	}
 }
 
 func copyFile(src, dst string) error {
