@@ -181,6 +181,12 @@ func TestServeWithDefaults(t *testing.T) {
 
 func TestHealthzAndVersion(t *testing.T) {
 	p := startServer(t, t.TempDir())
+	// Started with --addr 127.0.0.1:0: the logged URLs name the real port.
+	for _, want := range []string{"agent UI: http://" + p.addr + "/", "widget snippet: http://" + p.addr + "/widget.js"} {
+		if !strings.Contains(p.logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, p.logs)
+		}
+	}
 	code, body := httpGet(p.url("/healthz"))
 	var h struct{ Status, Database string }
 	if code != http.StatusOK || json.Unmarshal(body, &h) != nil || h.Status != "ok" || h.Database != "ok" {

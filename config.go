@@ -32,6 +32,8 @@ type Config struct {
 
 	// configFile is the file the settings were read from ("" if none).
 	configFile string
+	// publicURLFromAddr: public_url was not set, so it follows the bound address.
+	publicURLFromAddr bool
 }
 
 // SyncConfig tunes the WebSocket sync endpoint.
@@ -136,6 +138,7 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
+		c.publicURLFromAddr = true
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	return &c, nil

@@ -170,6 +170,19 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- stri
 			store.Close()
 		}
 	}()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+			return fmt.Errorf("cannot listen on %s: the port is already in use (another opencom? set --addr)", cfg.Addr)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	// With port 0 (tests, side-by-side instances) the URLs must name the
+	// port actually bound, not ":0".
+	if cfg.publicURLFromAddr {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
 	srv, err := server.New(ctx, server.Config{
 		PublicURL: cfg.PublicURL, CORSOrigins: cfg.CORSOrigins, TestMode: cfg.TestMode,
 		AccessTokenTTL: cfg.AccessTokenTTL,
@@ -183,15 +196,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- stri
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
-			return fmt.Errorf("cannot listen on %s: the port is already in use (another opencom? set --addr)", cfg.Addr)
-		}
-		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
-	}
 	if err := srv.Start(ctx); err != nil {
-		ln.Close()
 		return err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
