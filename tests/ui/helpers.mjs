@@ -63,6 +63,7 @@ export async function makeVisitor(url, workspaceId, { name } = {}) {
     ...(name ? { name } : {}),
     device: { browser: "Firefox", os: "Linux", deviceType: "desktop" },
     location: { city: "Lyon", country: "France" },
+    customAttributes: { plan: "pro", seats: 12 },
   });
   const sessionToken = boot.sessionToken;
   const conv = await client.mutation("conversations:createForVisitor", { workspaceId, sessionToken });

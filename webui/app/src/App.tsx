@@ -94,7 +94,7 @@ function SignedIn({ client }: { client: ConvexReactClient }) {
 
 const NAV = [
   { to: "/inbox", label: "Inbox", icon: "✉" },
-  { to: "/tickets", label: "Tickets", icon: "🎫" },
+  { to: "/tickets", label: "Tickets", icon: "▤" },
   { to: "/snippets", label: "Snippets", icon: "✂" },
   { to: "/tags", label: "Tags", icon: "#" },
   { to: "/settings", label: "Settings", icon: "⚙" },

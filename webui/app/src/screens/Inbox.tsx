@@ -246,7 +246,9 @@ function Conversation({ id, closeRef }: { id: string; closeRef: React.MutableRef
   };
 
   const endRef = useRef<HTMLDivElement>(null);
-  useEffect(() => endRef.current?.scrollIntoView({ block: "end" }), [messages?.length]);
+  useEffect(() => {
+    endRef.current?.scrollIntoView({ block: "end" });
+  }, [messages?.length]);
 
   if (conv === undefined) return <section className="conv-pane"><Loading /></section>;
   if (conv === null)
@@ -469,13 +471,17 @@ function Composer({ id }: { id: string }) {
   async function submit() {
     const content = text.trim();
     if (!content) return;
-    await run(async () => {
+    // Clear at once (the message shows up through the live query); put the
+    // text back if the server refuses it.
+    setText("");
+    sessionStorage.removeItem("draft:" + id);
+    const ok = await run(async () => {
       await send({ conversationId: id, senderId: s.userId, senderType: "agent", content, ...(internal ? { isInternal: true } : {}) });
-      setText("");
-      sessionStorage.removeItem("draft:" + id);
       lastTyping.current = 0;
       setTyping({ conversationId: id, isTyping: false }).catch(() => {});
+      return true;
     });
+    if (!ok) setText((cur) => cur || content);
   }
 
   function onKeyDown(e: RKeyboardEvent<HTMLTextAreaElement>) {
