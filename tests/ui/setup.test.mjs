@@ -93,3 +93,50 @@ test("sign in with the owner account; a wrong password shows a readable error", 
   assert.deepEqual(ok.errors, []);
   await ok.close();
 });
+
+test("every screen renders against the real server without errors", async () => {
+  const page = await signInUI(browser, server.url, EMAIL);
+  const screens = [
+    ["/tickets", "Tickets"],
+    ["/snippets", "Snippets"],
+    ["/tags", "Tags"],
+    ["/settings/workspace", "Settings"],
+    ["/settings/team", "Settings"],
+    ["/settings/widget", "Settings"],
+    ["/settings/security", "Settings"],
+    ["/settings/automation", "Settings"],
+    ["/settings/audit", "Settings"],
+  ];
+  for (const [path, heading] of screens) {
+    await page.evaluate((p) => { history.pushState(null, "", p); dispatchEvent(new PopStateEvent("popstate")); }, path);
+    await page.getByRole("heading", { name: heading, exact: true }).waitFor({ timeout: 10000 });
+    await waitFor(async () => (await page.locator(".loading").count()) === 0, { message: "loaded " + path });
+    const alerts = await page.getByRole("alert").allTextContents();
+    assert.deepEqual(alerts, [], "errors on " + path);
+    await shot(page, "screen" + path.replace(/\//g, "-"));
+  }
+  // Creating a tag and a snippet through the UI shows them live.
+  await page.getByRole("link", { name: "Tags" }).click();
+  await page.getByLabel("Tag name").fill("billing");
+  await page.getByRole("button", { name: "Create tag" }).click();
+  await page.locator(".tag-list").getByText("billing").waitFor();
+  await page.getByLabel("Tag name").fill("billing");
+  await page.getByRole("button", { name: "Create tag" }).click();
+  const alert = await page.getByRole("alert").textContent({ timeout: 10000 });
+  assert.match(alert, /already exists/i);
+  assert.match(alert, /\([A-Z_]+\)/, "error shows its code: " + alert);
+  await shot(page, "screen-tags-error");
+  // Identity verification: enabling shows the secret to the owner.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("link", { name: "Identity verification" }).click();
+  await page.getByRole("button", { name: "Enable" }).click();
+  await page.getByTestId("identity-status").filter({ hasText: "Enabled" }).waitFor();
+  await page.getByRole("button", { name: "Show" }).click();
+  assert.match(await page.getByTestId("identity-secret").textContent(), /^[A-Za-z0-9]{32,}$/);
+  // The audit log records it.
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByRole("table", { name: "Audit log" }).getByText("widget.identity.enabled").waitFor({ timeout: 10000 });
+  await shot(page, "screen-audit-after-enable");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

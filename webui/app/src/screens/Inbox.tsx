@@ -165,6 +165,7 @@ function normalizeSearch(found: any): any[] {
 }
 
 function ConversationRow({ c, selected, checked, onCheck, canBulk }: { c: any; selected: boolean; checked: boolean; onCheck: (on: boolean) => void; canBulk: boolean }) {
+  const s = useSession();
   const unread = c.unreadByAgent ?? 0;
   const preview = c.lastMessage?.content ?? c.lastMessagePreview ?? c.snippet ?? "";
   const name = visitorName(c.visitor, c.visitorId);
@@ -181,7 +182,7 @@ function ConversationRow({ c, selected, checked, onCheck, canBulk }: { c: any; s
             <span className="conv-time">{timeAgo(c.lastMessageAt ?? c.createdAt)}</span>
           </span>
           <span className="conv-preview">
-            {c.lastMessage?.senderType === "agent" ? "You: " : ""}
+            {c.lastMessage?.isInternal ? "Note: " : c.lastMessage?.senderType === "agent" ? (c.lastMessage?.senderId === s.userId ? "You: " : "Agent: ") : ""}
             {preview}
           </span>
         </span>
@@ -381,6 +382,7 @@ function ConversationTags({ id }: { id: string }) {
   const appliedList: any[] = Array.isArray(applied) ? applied : [];
   const ids = new Set(appliedList.map((t) => t._id));
   const canEdit = s.can("conversations.assign");
+  if (!canEdit && appliedList.length === 0) return null;
   return (
     <div className="tagbar" aria-label="Conversation tags">
       {appliedList.map((t) => (
