@@ -413,8 +413,8 @@ function ConversationTags({ id }: { id: string }) {
 }
 
 function TypingIndicator({ id, name }: { id: string; name: string }) {
-  const typing = useQuery(api.typing.get, { conversationId: id });
-  const list: any[] = Array.isArray(typing) ? typing : typing?.typing ?? [];
+  const typing = useSafeQuery(api.typing.get, { conversationId: id });
+  const list: any[] = Array.isArray(typing) ? typing : [];
   const visitorTyping = list.some((t) => t.userType === "visitor" || t.senderType === "visitor" || t.type === "visitor" || t.visitorId);
   if (!visitorTyping) return <div className="typing" aria-hidden="true" />;
   return (
