@@ -205,7 +205,6 @@ func (s *Server) static() http.Handler {
 	})
 }
 
-
 // widgetFiles serves the visitor widget. It is loaded by customers' pages
 // from any origin, so it allows cross-origin fetches.
 func (s *Server) widgetFiles() http.Handler {
