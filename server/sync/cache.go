@@ -149,3 +149,10 @@ func (s *Server) runQueries(ctx context.Context, calls []fn.Call) ([]fn.Result, 
 	filled = true
 	return results, reads, ts
 }
+
+// reset forgets every shared result (see Hub.Invalidate).
+func (c *resultCache) reset() {
+	c.mu.Lock()
+	c.m = map[string]*cacheEntry{}
+	c.mu.Unlock()
+}

@@ -43,6 +43,8 @@ type Hub struct {
 	head   int
 	full   bool
 	lastTS int64
+
+	onInvalidate []func()
 }
 
 const recentBatches = 1024
@@ -189,6 +191,12 @@ func (h *Hub) Stats() (keys int) {
 func (h *Hub) Invalidate(keys ...sqlstore.ReadKey) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Results shared between sockets are keyed by commit timestamp, which
+	// does not move for state outside the database: drop them first so the
+	// re-runs below cannot reuse a result computed before the change.
+	for _, f := range h.onInvalidate {
+		f()
+	}
 	for _, k := range keys {
 		for s := range h.index[k] {
 			s.owner.MarkDirty(s.id)

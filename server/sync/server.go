@@ -93,7 +93,11 @@ func NewServer(engine *fn.Engine, hub *Hub, cfg Config, log *slog.Logger) *Serve
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{Engine: engine, Hub: hub, Cfg: cfg, Log: log, conns: map[*conn]struct{}{}}
+	s := &Server{Engine: engine, Hub: hub, Cfg: cfg, Log: log, conns: map[*conn]struct{}{}}
+	hub.mu.Lock()
+	hub.onInvalidate = append(hub.onInvalidate, s.cache.reset)
+	hub.mu.Unlock()
+	return s
 }
 
 // Connections is the number of open sockets.
