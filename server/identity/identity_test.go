@@ -426,3 +426,23 @@ func TestFirstRunAndRoles(t *testing.T) {
 		t.Fatalf("admin view lacks the secret: %v", w)
 	}
 }
+
+func TestBootKeepsLocationAndDevice(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := signUp(e, "owner2@example.com", "correct horse", "Acme")
+	ws := e.mustCall(tok, "auth:currentUser", nil).(map[string]any)["user"].(map[string]any)["workspaceId"].(string)
+	boot := e.mustCall("", "widgetSessions:boot", map[string]any{
+		"workspaceId": ws, "sessionId": "s-loc",
+		"location": map[string]any{"city": "Lyon", "country": "France", "extra": "ignored"},
+		"device":   map[string]any{"browser": "Firefox", "os": "Linux"},
+	}).(map[string]any)
+	v := boot["visitor"].(map[string]any)
+	loc, _ := v["location"].(map[string]any)
+	dev, _ := v["device"].(map[string]any)
+	if loc["city"] != "Lyon" || loc["country"] != "France" || loc["extra"] != nil {
+		t.Fatalf("location = %v", v["location"])
+	}
+	if dev["browser"] != "Firefox" || dev["os"] != "Linux" {
+		t.Fatalf("device = %v", v["device"])
+	}
+}

@@ -111,8 +111,8 @@ func (m *module) registerVisitors(r *fn.Registry) {
 		"name":             V.Optional(V.String()),
 		"externalUserId":   V.Optional(V.String()),
 		"userHash":         V.Optional(V.String()),
-		"location":         V.Optional(V.LooseObject(fn.Fields{})),
-		"device":           V.Optional(V.LooseObject(fn.Fields{})),
+		"location":         V.Optional(locationValidator()),
+		"device":           V.Optional(deviceValidator()),
 		"referrer":         V.Optional(V.String()),
 		"currentUrl":       V.Optional(V.String()),
 		"customAttributes": V.Optional(V.Record(V.Any())),
@@ -179,7 +179,7 @@ func (m *module) registerVisitors(r *fn.Registry) {
 		return c.DB().Get("visitors", v.ID())
 	})
 
-	r.Mutation("visitors:updateLocation", "permission:users.read or visitor session", fn.Fields{"visitorId": V.ID("visitors"), "sessionToken": V.Optional(V.String()), "location": V.LooseObject(fn.Fields{})}, func(c *fn.Ctx, a fn.Args) (any, error) {
+	r.Mutation("visitors:updateLocation", "permission:users.read or visitor session", fn.Fields{"visitorId": V.ID("visitors"), "sessionToken": V.Optional(V.String()), "location": locationValidator()}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		v, err := c.DB().Get("visitors", a.Str("visitorId"))
 		if err != nil || v == nil {
 			return nil, orNotFound(err, "Visitor")

@@ -58,7 +58,6 @@ func insertWidgetSession(tx *sqlstore.Tx, w sqlstore.Doc, visitorID string, veri
 
 func (m *module) registerWidgetSessions(r *fn.Registry) {
 	V := fn.V
-	obj := V.Optional(V.LooseObject(fn.Fields{}))
 	r.Mutation("widgetSessions:boot", "public", fn.Fields{
 		"workspaceId":       V.ID("workspaces"),
 		"sessionId":         V.String(),
@@ -66,8 +65,8 @@ func (m *module) registerWidgetSessions(r *fn.Registry) {
 		"name":              V.Optional(V.String()),
 		"externalUserId":    V.Optional(V.String()),
 		"userHash":          V.Optional(V.String()),
-		"location":          obj,
-		"device":            obj,
+		"location":          V.Optional(locationValidator()),
+		"device":            V.Optional(deviceValidator()),
 		"referrer":          V.Optional(V.String()),
 		"currentUrl":        V.Optional(V.String()),
 		"customAttributes":  V.Optional(V.Record(V.Any())),
@@ -281,4 +280,17 @@ func (m *module) registerWidgetSessions(r *fn.Registry) {
 		return map[string]any{"deleted": n, "hasMore": len(old) > 1000}, nil
 	})
 	r.AddCron(fn.Cron{Name: "delete expired widget sessions", Every: time.Hour, Function: "widgetSessions:cleanupExpiredSessions"})
+}
+
+// locationValidator and deviceValidator keep the documented fields (and
+// ignore others, which older widgets may send); an empty validator here
+// used to drop everything.
+func locationValidator() fn.Validator {
+	s := fn.V.Optional(fn.V.String())
+	return fn.V.LooseObject(fn.Fields{"city": s, "region": s, "country": s, "countryCode": s})
+}
+
+func deviceValidator() fn.Validator {
+	s := fn.V.Optional(fn.V.String())
+	return fn.V.LooseObject(fn.Fields{"browser": s, "os": s, "deviceType": s, "platform": s})
 }
