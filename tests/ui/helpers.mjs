@@ -5,41 +5,15 @@ import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
-import { chromium } from "playwright-core";
 
 export const outputDir = join(dirname(fileURLToPath(import.meta.url)), "output");
 mkdirSync(outputDir, { recursive: true });
 
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-export function launchBrowser() {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, headless: true });
-}
+import { CHROMIUM_ARGS, launchBrowser, waitFor } from "../lib/browser.mjs";
+export { CHROMIUM_ARGS, launchBrowser, waitFor };
 
 export const PASSWORD = "correct-horse-battery-9";
 
-export async function waitFor(fn, { timeout = 15000, interval = 50, message = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
 
 /** Signs up a password account through auth:signIn (the action @convex-dev/auth calls) and returns a signed-in client. */
 export async function signUp(url, { email, name, workspaceName }) {

@@ -6,40 +6,14 @@ import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConvexClient } from "convex/browser";
-import { chromium } from "playwright-core";
 import { startServer, freePort } from "../lib/server.mjs";
 
 export const outputDir = join(dirname(fileURLToPath(import.meta.url)), "output");
 mkdirSync(outputDir, { recursive: true });
 
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { CHROMIUM_ARGS, launchBrowser, waitFor } from "../lib/browser.mjs";
+export { CHROMIUM_ARGS, launchBrowser, waitFor };
 
-export function launchBrowser() {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, headless: true });
-}
-
-export async function waitFor(fn, { timeout = 15000, interval = 50, message = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
 
 let agentSeq = 0;
 // An agent with a password account (first sign-up creates its workspace),
