@@ -92,13 +92,7 @@ var Modules []func(*Server)
 
 func (s *Server) registerEngine() {
 	s.Registry.InternalMutation("_system:pruneMutationLog", nil, func(c *fn.Ctx, _ fn.Args) (any, error) {
-		cutoff := c.Now.Add(-fn.MutationLogRetention).UnixMilli()
-		r, err := c.Tx.Exec(`DELETE FROM _mutation_log WHERE created_at < ?`, cutoff)
-		if err != nil {
-			return nil, err
-		}
-		n, _ := r.RowsAffected()
-		return n, nil
+		return fn.PruneMutationLog(c.Tx, c.Now)
 	})
 	s.Registry.InternalMutation("_system:pruneScheduledJobs", nil, func(c *fn.Ctx, _ fn.Args) (any, error) {
 		cutoff := c.Now.Add(-7 * 24 * time.Hour).UnixMilli()

@@ -219,7 +219,8 @@ func (s *Store) commitGroup(batch []*writeReq) {
 		return
 	}
 	s.lastTS.Store(ts)
-	if len(s.pending) > 0 {
+	// Publish only what SQLite's commit hook confirmed was committed.
+	if s.committed && len(s.pending) > 0 {
 		changes := make([]Change, len(s.pending))
 		copy(changes, s.pending)
 		s.publish(Batch{TS: ts, Changes: changes})

@@ -293,18 +293,13 @@ func storeOutcome(tx *sqlstore.Tx, session string, req int64, result []byte, err
 // (Convex keeps two weeks).
 const MutationLogRetention = 14 * 24 * time.Hour
 
-// PruneMutationLog deletes outcomes older than the retention window.
-func (e *Engine) PruneMutationLog(ctx context.Context) (int64, error) {
-	cutoff := e.Clock().Add(-MutationLogRetention).UnixMilli()
-	var n int64
-	_, err := e.Store.Write(ctx, func(tx *sqlstore.Tx) error {
-		r, err := tx.Exec(`DELETE FROM _mutation_log WHERE created_at < ?`, cutoff)
-		if err == nil {
-			n, _ = r.RowsAffected()
-		}
-		return err
-	})
-	return n, err
+// PruneMutationLog deletes outcomes older than the retention window as of now.
+func PruneMutationLog(tx *sqlstore.Tx, now time.Time) (int64, error) {
+	r, err := tx.Exec(`DELETE FROM _mutation_log WHERE created_at < ?`, now.Add(-MutationLogRetention).UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
 }
 
 // QueryBatch runs several queries on one snapshot, so their results are
