@@ -207,7 +207,7 @@ func (c *conn) readLoop() {
 		if err != nil {
 			var ce websocket.CloseError
 			if !errors.As(err, &ce) && c.ctx.Err() == nil && !c.closing.Load() {
-				if errors.Is(err, websocket.ErrMessageTooBig) || isTooBig(err) {
+				if errors.Is(err, websocket.ErrMessageTooBig) {
 					c.srv.Log.Warn("sync: client frame over read limit", "conn", c.id, "limit", c.srv.Cfg.ReadLimit)
 				} else {
 					c.srv.Log.Debug("sync: read ended", "conn", c.id, "err", err)
@@ -238,10 +238,6 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
-}
-
-func isTooBig(err error) bool {
-	return err != nil && (errors.Is(err, websocket.ErrMessageTooBig))
 }
 
 // fail ends the connection according to the kind of error.
