@@ -104,20 +104,10 @@ func (m *module) registerVisitors(r *fn.Registry) {
 		return rows, err
 	})
 
-	r.Mutation("visitors:identify", "visitor session", fn.Fields{
-		"visitorId":        V.Optional(V.ID("visitors")),
-		"sessionToken":     V.Optional(V.String()),
-		"email":            V.Optional(V.String()),
-		"name":             V.Optional(V.String()),
-		"externalUserId":   V.Optional(V.String()),
-		"userHash":         V.Optional(V.String()),
-		"location":         V.Optional(locationValidator()),
-		"device":           V.Optional(deviceValidator()),
-		"referrer":         V.Optional(V.String()),
-		"currentUrl":       V.Optional(V.String()),
-		"customAttributes": V.Optional(V.Record(V.Any())),
-		"origin":           V.Optional(V.String()),
-	}, func(c *fn.Ctx, a fn.Args) (any, error) {
+	r.Mutation("visitors:identify", "visitor session", withArgs(profileArgs(), fn.Fields{
+		"visitorId":    V.Optional(V.ID("visitors")),
+		"sessionToken": V.Optional(V.String()),
+	}), func(c *fn.Ctx, a fn.Args) (any, error) {
 		v, _, err := visitorFromToken(c, a.Str("sessionToken"), a.Str("visitorId"))
 		if err != nil {
 			return nil, err

@@ -58,24 +58,14 @@ func insertWidgetSession(tx *sqlstore.Tx, w sqlstore.Doc, visitorID string, veri
 
 func (m *module) registerWidgetSessions(r *fn.Registry) {
 	V := fn.V
-	r.Mutation("widgetSessions:boot", "public", fn.Fields{
+	r.Mutation("widgetSessions:boot", "public", withArgs(profileArgs(), fn.Fields{
 		"workspaceId":       V.ID("workspaces"),
 		"sessionId":         V.String(),
-		"email":             V.Optional(V.String()),
-		"name":              V.Optional(V.String()),
-		"externalUserId":    V.Optional(V.String()),
-		"userHash":          V.Optional(V.String()),
-		"location":          V.Optional(locationValidator()),
-		"device":            V.Optional(deviceValidator()),
-		"referrer":          V.Optional(V.String()),
-		"currentUrl":        V.Optional(V.String()),
-		"customAttributes":  V.Optional(V.Record(V.Any())),
 		"existingVisitorId": V.Optional(V.String()),
-		"origin":            V.Optional(V.String()),
 		"clientType":        V.Optional(V.String()),
 		"clientVersion":     V.Optional(V.String()),
 		"clientIdentifier":  V.Optional(V.String()),
-	}, func(c *fn.Ctx, a fn.Args) (any, error) {
+	}), func(c *fn.Ctx, a fn.Args) (any, error) {
 		tx := c.DB()
 		w, err := tx.Get("workspaces", a.Str("workspaceId"))
 		if err != nil || w == nil {
@@ -280,6 +270,30 @@ func (m *module) registerWidgetSessions(r *fn.Registry) {
 		return map[string]any{"deleted": n, "hasMore": len(old) > 1000}, nil
 	})
 	r.AddCron(fn.Cron{Name: "delete expired widget sessions", Every: time.Hour, Function: "widgetSessions:cleanupExpiredSessions"})
+}
+
+// profileArgs are the visitor profile fields boot and identify both accept.
+func profileArgs() fn.Fields {
+	V := fn.V
+	return fn.Fields{
+		"email":            V.Optional(V.String()),
+		"name":             V.Optional(V.String()),
+		"externalUserId":   V.Optional(V.String()),
+		"userHash":         V.Optional(V.String()),
+		"location":         V.Optional(locationValidator()),
+		"device":           V.Optional(deviceValidator()),
+		"referrer":         V.Optional(V.String()),
+		"currentUrl":       V.Optional(V.String()),
+		"customAttributes": V.Optional(V.Record(V.Any())),
+		"origin":           V.Optional(V.String()),
+	}
+}
+
+func withArgs(base fn.Fields, extra fn.Fields) fn.Fields {
+	for k, v := range extra {
+		base[k] = v
+	}
+	return base
 }
 
 // locationValidator and deviceValidator keep the documented fields (and
