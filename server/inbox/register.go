@@ -62,6 +62,19 @@ func getDoc(c *fn.Ctx, table, id, what string) (sqlstore.Doc, error) {
 	return d, nil
 }
 
+// getAuthorized loads a document (NOT_FOUND first) and requires perm in
+// the workspace it belongs to.
+func getAuthorized(c *fn.Ctx, table, id, what, perm string) (sqlstore.Doc, error) {
+	d, err := getDoc(c, table, id, what)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := access.RequirePermission(c, d.Str("workspaceId"), perm); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // softMember is the fail-soft read check Opencom's list/get queries use:
 // an anonymous caller gets an empty result (ok=false, no error) so a
 // dashboard that is still signing in does not flash errors; a signed-in

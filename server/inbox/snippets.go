@@ -95,11 +95,8 @@ func registerSnippets(r *fn.Registry) {
 	r.Mutation("snippets:update", perm, fn.Fields{
 		"id": V.ID("snippets"), "name": V.Optional(V.String()), "content": V.Optional(V.String()), "shortcut": V.Optional(V.String()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		s, err := getDoc(c, "snippets", a.Str("id"), "Snippet")
+		s, err := getAuthorized(c, "snippets", a.Str("id"), "Snippet", access.SnippetsManage)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, s.Str("workspaceId"), access.SnippetsManage); err != nil {
 			return nil, err
 		}
 		patch := sqlstore.Doc{"updatedAt": c.NowMs()}
@@ -127,11 +124,8 @@ func registerSnippets(r *fn.Registry) {
 		return s.ID(), c.DB().Patch("snippets", s.ID(), patch)
 	})
 	r.Mutation("snippets:remove", perm, fn.Fields{"id": V.ID("snippets")}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		s, err := getDoc(c, "snippets", a.Str("id"), "Snippet")
+		s, err := getAuthorized(c, "snippets", a.Str("id"), "Snippet", access.SnippetsManage)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, s.Str("workspaceId"), access.SnippetsManage); err != nil {
 			return nil, err
 		}
 		return map[string]any{"success": true}, c.DB().Delete("snippets", s.ID())

@@ -61,11 +61,8 @@ func registerTags(r *fn.Registry) {
 	r.Mutation("tags:update", "permission:checklists.manage", fn.Fields{
 		"id": V.ID("tags"), "name": V.Optional(V.String()), "color": V.Optional(V.String()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		t, err := getDoc(c, "tags", a.Str("id"), "Tag")
+		t, err := getAuthorized(c, "tags", a.Str("id"), "Tag", access.ChecklistsManage)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, t.Str("workspaceId"), access.ChecklistsManage); err != nil {
 			return nil, err
 		}
 		patch := sqlstore.Doc{"updatedAt": c.NowMs()}
@@ -89,11 +86,8 @@ func registerTags(r *fn.Registry) {
 	})
 
 	r.Mutation("tags:remove", "permission:checklists.manage", fn.Fields{"id": V.ID("tags")}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		t, err := getDoc(c, "tags", a.Str("id"), "Tag")
+		t, err := getAuthorized(c, "tags", a.Str("id"), "Tag", access.ChecklistsManage)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, t.Str("workspaceId"), access.ChecklistsManage); err != nil {
 			return nil, err
 		}
 		links, err := c.DB().Query("conversationTags").Eq("tagId", t.ID()).Collect()
@@ -128,11 +122,8 @@ func registerTags(r *fn.Registry) {
 	r.Mutation("tags:removeFromConversation", "permission:conversations.assign", fn.Fields{
 		"conversationId": V.ID("conversations"), "tagId": V.ID("tags"),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		conv, err := getDoc(c, "conversations", a.Str("conversationId"), "Conversation")
+		conv, err := getAuthorized(c, "conversations", a.Str("conversationId"), "Conversation", access.ConversationsAssign)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, conv.Str("workspaceId"), access.ConversationsAssign); err != nil {
 			return nil, err
 		}
 		l, err := c.DB().Query("conversationTags").Eq("conversationId", conv.ID()).Eq("tagId", a.Str("tagId")).First()

@@ -129,11 +129,8 @@ func registerTickets(r *fn.Registry) {
 		"id": V.ID("tickets"), "status": V.Optional(ticketStatusV), "priority": V.Optional(ticketPriorityV),
 		"assigneeId": V.Optional(V.ID("users")), "teamId": V.Optional(V.String()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		t, err := getDoc(c, "tickets", a.Str("id"), "Ticket")
+		t, err := getAuthorized(c, "tickets", a.Str("id"), "Ticket", access.ConversationsReply)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, t.Str("workspaceId"), access.ConversationsReply); err != nil {
 			return nil, err
 		}
 		patch := sqlstore.Doc{"updatedAt": c.NowMs()}
@@ -165,11 +162,8 @@ func registerTickets(r *fn.Registry) {
 	r.Mutation("tickets:resolve", "permission:conversations.reply", fn.Fields{
 		"id": V.ID("tickets"), "resolutionSummary": V.Optional(V.String()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		t, err := getDoc(c, "tickets", a.Str("id"), "Ticket")
+		t, err := getAuthorized(c, "tickets", a.Str("id"), "Ticket", access.ConversationsReply)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, t.Str("workspaceId"), access.ConversationsReply); err != nil {
 			return nil, err
 		}
 		patch := sqlstore.Doc{"status": "resolved", "resolvedAt": c.NowMs(), "updatedAt": c.NowMs()}
@@ -186,11 +180,8 @@ func registerTickets(r *fn.Registry) {
 	r.Mutation("tickets:convertFromConversation", "permission:conversations.reply", fn.Fields{
 		"conversationId": V.ID("conversations"), "subject": V.Optional(V.String()), "priority": V.Optional(ticketPriorityV),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
-		conv, err := getDoc(c, "conversations", a.Str("conversationId"), "Conversation")
+		conv, err := getAuthorized(c, "conversations", a.Str("conversationId"), "Conversation", access.ConversationsReply)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := access.RequirePermission(c, conv.Str("workspaceId"), access.ConversationsReply); err != nil {
 			return nil, err
 		}
 		existing, err := c.DB().Query("tickets").Eq("conversationId", conv.ID()).First()
