@@ -387,6 +387,7 @@ func fanOut(sizes []int, writes int) error {
 			return err
 		}
 		timeouts := 0
+		cpu0, wall0 := ch.cpu(), time.Now()
 		for k := 1; k <= writes; k++ {
 			target := int64(k * s)
 			sentAt.Store(time.Now().UnixNano())
@@ -401,6 +402,7 @@ func fanOut(sizes []int, writes int) error {
 				timeouts++
 			}
 		}
+		cpuW, wallW := ch.cpu()-cpu0, time.Since(wall0)
 		lost := 0
 		for i := range seen {
 			for k := 1; k <= writes; k++ {
@@ -410,7 +412,7 @@ func fanOut(sizes []int, writes int) error {
 			}
 		}
 		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-		fmt.Printf("fanout S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost)
+		fmt.Printf("fanout S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d server_cpu_per_delivery=%v wall_per_write=%v\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost, cpuW/time.Duration(max(len(lat), 1)), (wallW / time.Duration(writes)).Round(10*time.Microsecond))
 		w.c.close()
 		for _, c := range subs {
 			c.close()

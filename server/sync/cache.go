@@ -97,14 +97,10 @@ func (e *cacheEntry) fill(ok bool, res fn.Result, keys []sqlstore.ReadKey) {
 }
 
 // runQueries returns the calls' results and read sets on one snapshot, and
-// that snapshot's ts, reusing results other sockets computed at the newest
+// that snapshot's ts (keys[i] is cacheKey(calls[i])), reusing results other sockets computed at the newest
 // commit.
-func (s *Server) runQueries(ctx context.Context, calls []fn.Call) ([]fn.Result, [][]sqlstore.ReadKey, int64) {
+func (s *Server) runQueries(ctx context.Context, calls []fn.Call, keys []string) ([]fn.Result, [][]sqlstore.ReadKey, int64) {
 	ts0 := s.Engine.Store.LastTS()
-	keys := make([]string, len(calls))
-	for i, call := range calls {
-		keys[i] = cacheKey(call)
-	}
 	entries, owned := s.cache.claim(ts0, keys)
 	if entries != nil && owned == nil {
 		results := make([]fn.Result, len(calls))

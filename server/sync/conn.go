@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	gosync "sync"
@@ -30,6 +31,9 @@ type query struct {
 	hash    uint64
 	sent    bool
 	sub     *Subscription
+	// key is the shared-result cache key, kept until the identity or the
+	// journal changes (empty: compute again).
+	key string
 }
 
 // protocolError is a client bug: FatalError, then close (no reconnect).
@@ -45,6 +49,20 @@ type closeError struct {
 
 func (e *closeError) Error() string { return e.reason }
 
+// inFrame is one frame as read, decoded by the worker: the reader only
+// reads, so its goroutine (the only one an idle socket keeps) stays small.
+type inFrame struct {
+	data   []byte
+	binary bool
+}
+
+// A conn is one socket. An idle socket costs one goroutine, the reader,
+// blocked in Read. Work (frames to handle, queries to re-run after a
+// commit, pings) is done by a worker goroutine started on demand and
+// ended when there is nothing left to do: at most one runs at a time, and
+// it owns the protocol state below. A commit watched by thousands of idle
+// sockets thus wakes short-lived workers instead of thousands of parked
+// goroutines with grown stacks.
 type conn struct {
 	srv           *Server
 	ws            *websocket.Conn
@@ -55,7 +73,11 @@ type conn struct {
 	caller        fn.Caller
 	chunksOK      bool
 
-	inbox chan *clientMessage
+	inbox   chan inFrame
+	running atomic.Bool // a worker is running (or the conn is finished)
+	dirtyF  atomic.Bool // dirty is non-empty
+	pingDue atomic.Bool
+	timer   *time.Timer
 
 	// Worker-owned state.
 	sessionID      string
@@ -66,20 +88,26 @@ type conn struct {
 	queries        map[int]*query
 	removed        []int
 	needTransition bool
+	finished       bool
+	buf            []byte // reused encoding buffer
 
-	dirtyMu  gosync.Mutex
-	dirty    map[int]struct{}
-	dirtySig chan struct{}
+	dirtyMu gosync.Mutex
+	dirty   []int
 
-	writeMu  gosync.Mutex
-	lastSend atomic.Int64
-	lastRecv atomic.Int64
-	pinging  atomic.Bool
-	closing  atomic.Bool
+	writeMu    gosync.Mutex
+	writeSince atomic.Int64 // start of the write in progress (0: none)
+	lastSend   atomic.Int64
+	lastRecv   atomic.Int64
+	pinging    atomic.Bool
+	closing    atomic.Bool
 	// closeDone is closed once a close started by closeWith or an auth
 	// failure has finished.
 	closeDone chan struct{}
 }
+
+// writeTimeout bounds one frame write; a peer that stops reading is
+// dropped by the heartbeat once a write has been pending this long.
+const writeTimeout = 15 * time.Second
 
 func newConn(s *Server, ws *websocket.Conn, r *http.Request, clientVersion string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,9 +116,8 @@ func newConn(s *Server, ws *websocket.Conn, r *http.Request, clientVersion strin
 		srv: s, ws: ws, id: s.nextID.Add(1), ctx: ctx, cancel: cancel,
 		clientVersion: clientVersion, chunksOK: chunksSupported(clientVersion),
 		caller:    fn.Caller{IP: ip, Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent(), Transport: "ws"},
-		inbox:     make(chan *clientMessage, 64),
+		inbox:     make(chan inFrame, 16),
 		queries:   map[int]*query{},
-		dirtySig:  make(chan struct{}, 1),
 		closeDone: make(chan struct{}),
 	}
 	now := time.Now().UnixNano()
@@ -99,88 +126,119 @@ func newConn(s *Server, ws *websocket.Conn, r *http.Request, clientVersion strin
 	return c
 }
 
+// start begins serving: the reader goroutine and the heartbeat timer.
+func (c *conn) start() {
+	// Armed only once assigned: heartbeat re-arms c.timer.
+	c.timer = time.AfterFunc(time.Hour, c.heartbeat)
+	c.timer.Reset(c.srv.Cfg.PingInterval)
+	go c.readLoop()
+}
+
 // MarkDirty implements Dirtier; called by the hub under its lock.
 func (c *conn) MarkDirty(queryID int) {
 	c.dirtyMu.Lock()
-	if c.dirty == nil {
-		c.dirty = map[int]struct{}{}
-	}
-	c.dirty[queryID] = struct{}{}
+	c.dirty = append(c.dirty, queryID)
 	c.dirtyMu.Unlock()
-	select {
-	case c.dirtySig <- struct{}{}:
-	default:
-	}
+	c.dirtyF.Store(true)
+	c.kick()
 }
 
-func (c *conn) takeDirty() map[int]struct{} {
+func (c *conn) takeDirty() []int {
 	c.dirtyMu.Lock()
 	d := c.dirty
 	c.dirty = nil
+	c.dirtyF.Store(false)
 	c.dirtyMu.Unlock()
 	return d
 }
 
-func (c *conn) run() {
-	defer c.cleanup()
-	go c.readLoop()
-	interval := c.srv.Cfg.PingInterval
-	timer := time.NewTimer(interval)
-	defer timer.Stop()
+// kick starts a worker unless one is running.
+func (c *conn) kick() {
+	if c.running.CompareAndSwap(false, true) {
+		go c.work()
+	}
+}
+
+func (c *conn) hasWork() bool {
+	return len(c.inbox) > 0 || c.dirtyF.Load() || c.pingDue.Load() || c.ctx.Err() != nil
+}
+
+func (c *conn) work() {
 	for {
-		select {
-		case <-c.ctx.Done():
+		if !c.step() {
+			c.finish()
+			return // running stays set: no worker starts again
+		}
+		c.running.Store(false)
+		// Work that arrived after step looked but before the flag was
+		// cleared would otherwise wait for the next kick.
+		if !c.hasWork() || !c.running.CompareAndSwap(false, true) {
 			return
-		case m, ok := <-c.inbox:
-			if !ok {
-				return
-			}
-			if !c.handleAll(m) {
-				return
-			}
-		case <-c.dirtySig:
-			if err := c.flush(); err != nil {
-				c.fail(err)
-				return
-			}
-		case <-timer.C:
-			c.heartbeat()
-			timer.Reset(interval)
 		}
 	}
 }
 
-// handleAll handles m and whatever else has already arrived, then sends
-// one Transition for all of it (so Connect+Authenticate+ModifyQuerySet on
-// a reconnect produce a single Transition with every query).
-func (c *conn) handleAll(m *clientMessage) bool {
+// step handles every frame that has arrived, then sends one Transition
+// for all of it (so Connect+Authenticate+ModifyQuerySet on a reconnect
+// produce a single Transition with every query) and for queries a commit
+// made dirty. It reports false when the connection is over.
+func (c *conn) step() bool {
+	if c.ctx.Err() != nil {
+		return false
+	}
 	for {
-		if err := c.handle(m); err != nil {
+		var f inFrame
+		select {
+		case f = <-c.inbox:
+		default:
+			goto flush
+		}
+		if err := c.handleFrame(f); err != nil {
 			c.fail(err)
 			return false
 		}
-		select {
-		case next, ok := <-c.inbox:
-			if !ok {
-				return false
-			}
-			m = next
-			continue
-		default:
-		}
-		break
+	}
+flush:
+	if c.pingDue.Swap(false) {
+		c.sendRaw([]byte(`{"type":"Ping"}`))
 	}
 	if err := c.flush(); err != nil {
 		c.fail(err)
 		return false
 	}
-	return true
+	return c.ctx.Err() == nil
 }
 
+func (c *conn) handleFrame(f inFrame) error {
+	if f.binary {
+		return &protocolError{"binary frames are not part of the protocol"}
+	}
+	m := &clientMessage{}
+	if err := json.Unmarshal(f.data, m); err != nil {
+		return &protocolError{fmt.Sprintf("malformed message: %v", err)}
+	}
+	return c.handle(m)
+}
+
+// heartbeat runs on the connection's timer: it drops a peer whose write
+// has been stuck, asks the worker for a Ping after a silence, and checks
+// a silent peer with a WebSocket ping.
 func (c *conn) heartbeat() {
+	if c.ctx.Err() != nil {
+		return
+	}
 	now := time.Now()
-	if now.Sub(time.Unix(0, c.lastSend.Load())) >= c.srv.Cfg.PingInterval-time.Second {
-		c.send(map[string]string{"type": "Ping"})
+	interval := c.srv.Cfg.PingInterval
+	defer c.timer.Reset(interval)
+	if ws := c.writeSince.Load(); ws != 0 && now.Sub(time.Unix(0, ws)) >= writeTimeout {
+		c.srv.Log.Info("sync: peer stopped reading; closing", "conn", c.id)
+		c.ws.CloseNow()
+		c.cancel()
+		return
+	}
+	if now.Sub(time.Unix(0, c.lastSend.Load())) >= interval-time.Second {
+		c.pingDue.Store(true)
+		c.kick()
 	}
 	timeout := c.srv.Cfg.PeerTimeout
 	if now.Sub(time.Unix(0, c.lastRecv.Load())) >= timeout && c.pinging.CompareAndSwap(false, true) {
@@ -193,6 +251,7 @@ func (c *conn) heartbeat() {
 					c.srv.Log.Info("sync: peer did not answer ping; closing", "conn", c.id)
 				}
 				c.cancel()
+				c.kick()
 				return
 			}
 			c.lastRecv.Store(time.Now().UnixNano())
@@ -201,7 +260,7 @@ func (c *conn) heartbeat() {
 }
 
 func (c *conn) readLoop() {
-	defer close(c.inbox)
+	defer c.kick() // the worker notices the end and cleans up
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
 		if err != nil {
@@ -217,25 +276,22 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.lastRecv.Store(time.Now().UnixNano())
-		m := &clientMessage{}
-		if typ != websocket.MessageText {
-			m = &clientMessage{readErr: &protocolError{"binary frames are not part of the protocol"}}
-		} else if err := json.Unmarshal(data, m); err != nil {
-			m = &clientMessage{readErr: &protocolError{fmt.Sprintf("malformed message: %v", err)}}
-		}
-		if m.readErr != nil {
-			// The worker owns the connection state: it reports the error
-			// after handling the messages that arrived before it.
-			select {
-			case c.inbox <- m:
-			case <-c.ctx.Done():
-			}
-			return
-		}
+		f := inFrame{data: data, binary: typ != websocket.MessageText}
 		select {
-		case c.inbox <- m:
-		case <-c.ctx.Done():
-			return
+		case c.inbox <- f:
+		default:
+			// The worker is behind: wait for room (backpressure on the
+			// client) after making sure one is running.
+			c.kick()
+			select {
+			case c.inbox <- f:
+			case <-c.ctx.Done():
+				return
+			}
+		}
+		c.kick()
+		if f.binary {
+			return // the worker closes the socket after earlier frames
 		}
 	}
 }
@@ -292,10 +348,17 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 		}
 		c.cancel()
 		close(c.closeDone)
+		c.kick()
 	}()
 }
 
-func (c *conn) cleanup() {
+// finish releases the connection once; it runs on the last worker.
+func (c *conn) finish() {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.timer.Stop()
 	for _, q := range c.queries {
 		if q.sub != nil {
 			c.srv.Hub.Remove(q.sub)
@@ -312,6 +375,7 @@ func (c *conn) cleanup() {
 	if !c.closing.Load() {
 		c.ws.CloseNow()
 	}
+	c.srv.forget(c)
 }
 
 // send writes one JSON message as a text frame.
@@ -323,12 +387,22 @@ func (c *conn) send(v any) error {
 	return c.sendRaw(b)
 }
 
+// sendRaw writes one text frame. Writes carry no context deadline (which
+// would arm a timer per frame); the heartbeat drops a socket whose write
+// has been pending longer than writeTimeout.
 func (c *conn) sendRaw(b []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
-	defer cancel()
-	err := c.ws.Write(ctx, websocket.MessageText, b)
+	return c.writeLocked(b)
+}
+
+func (c *conn) writeLocked(b []byte) error {
+	if c.ctx.Err() != nil {
+		return c.ctx.Err()
+	}
+	c.writeSince.Store(time.Now().UnixNano())
+	err := c.ws.Write(context.Background(), websocket.MessageText, b)
+	c.writeSince.Store(0)
 	if err == nil {
 		c.lastSend.Store(time.Now().UnixNano())
 	}
@@ -407,7 +481,8 @@ func (c *conn) handleAuth(m *clientMessage) error {
 	c.recvIdentity++
 	c.needTransition = true
 	// Results may depend on who is asking: re-run everything.
-	for id := range c.queries {
+	for id, q := range c.queries {
+		q.key = ""
 		c.MarkDirty(id)
 	}
 	return nil
@@ -551,22 +626,28 @@ func (c *conn) flush() error {
 		return err
 	}
 	ids := make([]int, 0, len(dirty))
-	for id := range dirty {
+	for _, id := range dirty {
 		if _, ok := c.queries[id]; ok {
 			ids = append(ids, id)
 		}
 	}
 	sort.Ints(ids)
+	ids = slices.Compact(ids)
 	calls := make([]fn.Call, len(ids))
+	keys := make([]string, len(ids))
 	for i, id := range ids {
 		q := c.queries[id]
 		calls[i] = fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Reads: sqlstore.NewReadSet(), Journal: q.journal, RequestID: -1}
+		if q.key == "" {
+			q.key = cacheKey(calls[i])
+		}
+		keys[i] = q.key
 	}
 	var results []fn.Result
 	var reads [][]sqlstore.ReadKey
 	ts := c.srv.Engine.Store.LastTS()
 	if len(calls) > 0 {
-		results, reads, ts = c.srv.runQueries(c.ctx, calls)
+		results, reads, ts = c.srv.runQueries(c.ctx, calls, keys)
 	}
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
@@ -580,8 +661,9 @@ func (c *conn) flush() error {
 		q := c.queries[id]
 		r := results[i]
 		c.srv.Hub.Update(q.sub, reads[i], ts)
-		if r.Journal != "" {
+		if r.Journal != "" && r.Journal != q.journal {
 			q.journal = r.Journal
+			q.key = ""
 		}
 		var h maphash.Hash
 		h.SetSeed(hashSeed)
@@ -618,10 +700,14 @@ func (c *conn) flush() error {
 		ts = c.version.ts
 	}
 	end := version{querySet: c.recvQuerySet, identity: c.recvIdentity, ts: ts}
-	t := transition{Type: "Transition", StartVersion: c.version.wire(), EndVersion: end.wire(), Modifications: mods}
-	b, err := json.Marshal(t)
+	b, err := appendTransition(c.buf[:0], c.version, end, mods)
 	if err != nil {
 		return err
+	}
+	if cap(b) <= 64<<10 {
+		c.buf = b // keep a small buffer; let a large one go
+	} else {
+		c.buf = nil
 	}
 	if err := c.sendTransition(b); err != nil {
 		return err
@@ -646,13 +732,9 @@ func (c *conn) sendTransition(b []byte) error {
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
-		err = c.ws.Write(ctx, websocket.MessageText, msg)
-		cancel()
-		if err != nil {
+		if err := c.writeLocked(msg); err != nil {
 			return err
 		}
 	}
-	c.lastSend.Store(time.Now().UnixNano())
 	return nil
 }

@@ -138,6 +138,58 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// appendTransition appends the Transition from start to end to b. It
+// writes what json.Marshal(transition{...}) would, without reflection and
+// without re-validating query values, which come from our own encoder:
+// with thousands of sockets watching one query this runs once per socket
+// per commit.
+func appendTransition(b []byte, start, end version, mods []queryModification) ([]byte, error) {
+	b = append(b, `{"type":"Transition","startVersion":`...)
+	b = appendVersion(b, start)
+	b = append(b, `,"endVersion":`...)
+	b = appendVersion(b, end)
+	b = append(b, `,"modifications":[`...)
+	for i, m := range mods {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if m.Type != "QueryUpdated" || len(m.LogLines) > 0 {
+			mb, err := m.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, mb...)
+			continue
+		}
+		b = append(b, `{"type":"QueryUpdated","queryId":`...)
+		b = strconv.AppendInt(b, int64(m.QueryID), 10)
+		b = append(b, `,"value":`...)
+		b = append(b, orNull(m.Value)...)
+		b = append(b, `,"logLines":[],"journal":`...)
+		if m.Journal == nil {
+			b = append(b, "null"...)
+		} else {
+			jb, err := json.Marshal(*m.Journal)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, jb...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), nil
+}
+
+func appendVersion(b []byte, v version) []byte {
+	b = append(b, `{"querySet":`...)
+	b = strconv.AppendInt(b, int64(v.querySet), 10)
+	b = append(b, `,"identity":`...)
+	b = strconv.AppendInt(b, int64(v.identity), 10)
+	b = append(b, `,"ts":"`...)
+	b = append(b, fn.EncodeTS(v.ts)...) // base64: no escaping needed
+	return append(b, `"}`...)
+}
+
 type transition struct {
 	Type          string              `json:"type"`
 	StartVersion  stateVersion        `json:"startVersion"`
