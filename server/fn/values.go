@@ -17,6 +17,13 @@ func EncodeTS(ts int64) string {
 	return base64.StdEncoding.EncodeToString(binary.LittleEndian.AppendUint64(nil, uint64(ts)))
 }
 
+// AppendTS appends EncodeTS(ts) to b.
+func AppendTS(b []byte, ts int64) []byte {
+	var raw [8]byte
+	binary.LittleEndian.PutUint64(raw[:], uint64(ts))
+	return base64.StdEncoding.AppendEncode(b, raw[:])
+}
+
 // DecodeTS parses EncodeTS's output.
 func DecodeTS(s string) (int64, error) {
 	b, err := base64.StdEncoding.DecodeString(s)

@@ -132,6 +132,11 @@ func (s *Server) runQueries(ctx context.Context, calls []fn.Call, keys []string)
 			}
 		}
 	}()
+	for i := range calls {
+		if calls[i].Reads == nil {
+			calls[i].Reads = sqlstore.NewReadSet()
+		}
+	}
 	results, ts := s.Engine.QueryBatch(ctx, calls)
 	reads := make([][]sqlstore.ReadKey, len(calls))
 	for i := range calls {

@@ -152,10 +152,15 @@ func (c *conn) takeDirty() []int {
 	return d
 }
 
-// kick starts a worker unless one is running.
+// kick starts a worker unless one is running: on its own goroutine when
+// frames are waiting (or the socket is ending), else on the flush pool.
 func (c *conn) kick() {
 	if c.running.CompareAndSwap(false, true) {
-		go c.work()
+		if len(c.inbox) > 0 || c.ctx.Err() != nil {
+			go c.work(false)
+		} else {
+			c.srv.pool.submit(c)
+		}
 	}
 }
 
@@ -163,11 +168,23 @@ func (c *conn) hasWork() bool {
 	return len(c.inbox) > 0 || c.dirtyF.Load() || c.pingDue.Load() || c.ctx.Err() != nil
 }
 
-func (c *conn) work() {
+// work runs the worker loop; on the pool it hands the socket over to a
+// goroutine of its own as soon as client frames are waiting.
+func (c *conn) work(onPool bool) {
 	for {
-		if !c.step() {
-			c.finish()
-			return // running stays set: no worker starts again
+		if onPool && (len(c.inbox) > 0 || c.ctx.Err() != nil) {
+			go c.work(false) // the running flag goes with it
+			return
+		}
+		if !c.step(!onPool) {
+			// running stays set: no worker starts again. Finishing may
+			// wait for a close handshake: not on the pool.
+			if onPool {
+				go c.finish()
+			} else {
+				c.finish()
+			}
+			return
 		}
 		c.running.Store(false)
 		// Work that arrived after step looked but before the flag was
@@ -182,23 +199,16 @@ func (c *conn) work() {
 // for all of it (so Connect+Authenticate+ModifyQuerySet on a reconnect
 // produce a single Transition with every query) and for queries a commit
 // made dirty. It reports false when the connection is over.
-func (c *conn) step() bool {
+func (c *conn) step(frames bool) bool {
 	if c.ctx.Err() != nil {
 		return false
 	}
-	for {
-		var f inFrame
-		select {
-		case f = <-c.inbox:
-		default:
-			goto flush
-		}
-		if err := c.handleFrame(f); err != nil {
+	if frames {
+		if err := c.handleFrames(); err != nil {
 			c.fail(err)
 			return false
 		}
 	}
-flush:
 	if c.pingDue.Swap(false) {
 		c.sendRaw([]byte(`{"type":"Ping"}`))
 	}
@@ -207,6 +217,20 @@ flush:
 		return false
 	}
 	return c.ctx.Err() == nil
+}
+
+// handleFrames handles the frames that have arrived, in order.
+func (c *conn) handleFrames() error {
+	for {
+		select {
+		case f := <-c.inbox:
+			if err := c.handleFrame(f); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
 }
 
 func (c *conn) handleFrame(f inFrame) error {
@@ -240,6 +264,7 @@ func (c *conn) heartbeat() {
 		c.pingDue.Store(true)
 		c.kick()
 	}
+	c.srv.pool.unstall()
 	timeout := c.srv.Cfg.PeerTimeout
 	if now.Sub(time.Unix(0, c.lastRecv.Load())) >= timeout && c.pinging.CompareAndSwap(false, true) {
 		go func() {
@@ -637,7 +662,8 @@ func (c *conn) flush() error {
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		q := c.queries[id]
-		calls[i] = fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Reads: sqlstore.NewReadSet(), Journal: q.journal, RequestID: -1}
+		// Reads is filled in by runQueries for the calls it runs.
+		calls[i] = fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Journal: q.journal, RequestID: -1}
 		if q.key == "" {
 			q.key = cacheKey(calls[i])
 		}

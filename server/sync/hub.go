@@ -76,16 +76,18 @@ func (h *Hub) OnBatch(b sqlstore.Batch) {
 // Update replaces s's read set with keys read at snapshot ts. Commits after
 // ts that were published before this call are replayed against the new
 // keys, so no invalidation falls between a query's read and its
-// registration.
+// registration. Only s's owner calls Update and Remove, one at a time.
 func (h *Hub) Update(s *Subscription, keys []sqlstore.ReadKey, ts int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if sameKeys(s.keys, keys) {
-		// A re-run usually reads the same keys: keep the index as it is.
-		s.keys = keys
-		h.catchUpLocked(s, keys, ts)
+		// A re-run usually reads the same keys. They stayed indexed all
+		// along, so a commit after ts that touched them has marked s
+		// dirty again (the owner took the mark before reading at ts):
+		// nothing to replay, and no need for the hub's lock, which
+		// thousands of sockets re-running after one commit would queue on.
 		return
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.removeLocked(s)
 	s.keys = keys
 	for _, k := range keys {

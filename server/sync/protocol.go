@@ -186,7 +186,7 @@ func appendVersion(b []byte, v version) []byte {
 	b = append(b, `,"identity":`...)
 	b = strconv.AppendInt(b, int64(v.identity), 10)
 	b = append(b, `,"ts":"`...)
-	b = append(b, fn.EncodeTS(v.ts)...) // base64: no escaping needed
+	b = fn.AppendTS(b, v.ts) // base64: no escaping needed
 	return append(b, `"}`...)
 }
 

@@ -66,6 +66,7 @@ type Server struct {
 	draining  atomic.Bool
 	testHooks atomic.Bool
 	cache     resultCache
+	pool      flushPool
 }
 
 // EnableTestHooks turns on DropAfterCommit (test mode only).
