@@ -14,7 +14,7 @@ import (
 // wait for a commit) are not handled here but on the socket's own worker,
 // so a slow commit never holds the pool.
 type flushPool struct {
-	q    chan *conn
+	q    chan poolJob
 	once gosync.Once
 	size int
 	// busy[i] is when worker i started its current job (0: idle).
@@ -34,7 +34,7 @@ const (
 func (p *flushPool) start() {
 	p.once.Do(func() {
 		p.size = max(4, 2*runtime.GOMAXPROCS(0))
-		p.q = make(chan *conn, poolQueue)
+		p.q = make(chan poolJob, poolQueue)
 		p.busy = make([]atomic.Int64, p.size)
 		for i := 0; i < p.size; i++ {
 			go p.worker(i)
@@ -50,8 +50,11 @@ func (p *flushPool) worker(i int) {
 	}
 }
 
-// submit queues c (whose running flag the caller holds).
-func (p *flushPool) submit(c *conn) {
+// poolJob is a socket whose worker loop is due (*conn; tests use others).
+type poolJob interface{ work(onPool bool) }
+
+// submit queues c (for a socket: whose running flag the caller holds).
+func (p *flushPool) submit(c poolJob) {
 	p.start()
 	select {
 	case p.q <- c:
