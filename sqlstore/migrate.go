@@ -67,6 +67,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("read commit timestamp: %w", err)
 	}
 	s.lastTS.Store(ts)
+	s.tsLease = ts
 
 	migs, err := loadMigrations(s.opts.Migrations)
 	if err != nil {

@@ -76,6 +76,11 @@ type Store struct {
 	// so subscribers never miss an invalidation for data a query has read.
 	snapMu sync.RWMutex
 	lastTS atomic.Int64
+	// tsLease is the commit timestamp stored in _meta: every commit so far
+	// has ts <= tsLease, so a restart resumes the clock from it. It is
+	// moved ahead by tsLeaseAhead at a time, in the commit that passes it,
+	// instead of rewriting _meta's page in every commit (writer only).
+	tsLease int64
 
 	tables atomic.Pointer[map[string]*tableInfo]
 

@@ -377,3 +377,55 @@ func TestPaginationStableUnderInserts(t *testing.T) {
 		t.Fatalf("want ErrInvalidCursor, got %v", err)
 	}
 }
+
+// The stored clock is a lease: it covers every commit (so a restart
+// resumes after them) without rewriting _meta in each commit, and a
+// snapshot's timestamp is still exactly its newest commit's.
+func TestCommitClockLease(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	s := openTest(t, Options{Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Millisecond)
+		return now
+	}})
+	stored := func() int64 {
+		var v int64
+		if _, err := s.Read(ctx, func(tx *Tx) error {
+			return tx.q.QueryRowContext(ctx, `SELECT value FROM _meta WHERE key='ts'`).Scan(&v)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var first, last int64
+	leases := map[int64]bool{}
+	for i := 0; i < 50; i++ {
+		ts, err := s.Write(ctx, func(tx *Tx) error { _, err := tx.Insert("items", Doc{}); return err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = ts
+		}
+		last = ts
+		snap, err := s.Read(ctx, func(tx *Tx) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap != ts {
+			t.Fatalf("snapshot after commit %d has ts %d, want %d", i, snap, ts)
+		}
+		lease := stored()
+		if lease < ts {
+			t.Fatalf("stored clock %d is behind commit %d", lease, ts)
+		}
+		leases[lease] = true
+	}
+	// 50 commits 1 ms apart (plus the reads' clock ticks) fit in one lease.
+	if len(leases) != 1 || !leases[first+int64(tsLeaseAhead)] {
+		t.Fatalf("stored clock values %v over commits %d..%d: want the single lease %d", leases, first, last, first+int64(tsLeaseAhead))
+	}
+}

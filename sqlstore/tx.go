@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 )
 
 // Tx is one function's view of the database: either a snapshot read (Read)
@@ -129,6 +130,12 @@ func (s *Store) writeLoop() {
 	}
 }
 
+// tsLeaseAhead is how far ahead of the newest commit the stored clock is
+// set when it must move: one _meta write per second of commits at most.
+// After a restart the clock resumes up to this much ahead of the last
+// commit, which keeps it monotonic and costs nothing else.
+const tsLeaseAhead = time.Second
+
 func (s *Store) nextTS() int64 {
 	now := s.opts.Now().UnixNano()
 	last := s.lastTS.Load()
@@ -204,10 +211,14 @@ func (s *Store) commitGroup(batch []*writeReq) {
 		}
 		return
 	}
-	if _, err := c.ExecContext(ctx, `UPDATE _meta SET value=? WHERE key='ts'`, ts); err != nil {
-		c.ExecContext(ctx, "ROLLBACK")
-		fail(fmt.Errorf("record commit timestamp: %w", err))
-		return
+	lease := s.tsLease
+	if ts > lease {
+		lease = ts + int64(tsLeaseAhead)
+		if _, err := c.ExecContext(ctx, `UPDATE _meta SET value=? WHERE key='ts'`, lease); err != nil {
+			c.ExecContext(ctx, "ROLLBACK")
+			fail(fmt.Errorf("record commit timestamp: %w", err))
+			return
+		}
 	}
 	s.snapMu.Lock()
 	_, err := c.ExecContext(ctx, "COMMIT")
@@ -219,6 +230,7 @@ func (s *Store) commitGroup(batch []*writeReq) {
 		return
 	}
 	s.lastTS.Store(ts)
+	s.tsLease = lease
 	// Publish only what SQLite's commit hook confirmed was committed.
 	if s.committed && len(s.pending) > 0 {
 		changes := make([]Change, len(s.pending))
@@ -261,11 +273,13 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) (int64, error) {
 		return 0, err
 	}
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
-	var ts int64
+	var lease, ts int64
 	// The first read fixes the WAL snapshot; holding snapMu makes sure it
-	// is not taken between a COMMIT and that commit's publication.
+	// is not taken between a COMMIT and that commit's publication, so the
+	// snapshot holds exactly the commits up to lastTS.
 	s.snapMu.RLock()
-	err = conn.QueryRowContext(ctx, `SELECT value FROM _meta WHERE key='ts'`).Scan(&ts)
+	err = conn.QueryRowContext(ctx, `SELECT value FROM _meta WHERE key='ts'`).Scan(&lease)
+	ts = s.lastTS.Load()
 	s.snapMu.RUnlock()
 	if err != nil {
 		return 0, fmt.Errorf("read snapshot timestamp: %w", err)
