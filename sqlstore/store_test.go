@@ -429,3 +429,26 @@ func TestCommitClockLease(t *testing.T) {
 		t.Fatalf("stored clock values %v over commits %d..%d: want the single lease %d", leases, first, last, first+int64(tsLeaseAhead))
 	}
 }
+
+// Ids sort by creation time (to the millisecond), so inserts append to the
+// _id index, and keep the 32-character [a-z0-9] shape.
+func TestIDsSortByTime(t *testing.T) {
+	base := time.Date(2026, 12, 2, 16, 0, 0, 0, time.UTC)
+	steps := []time.Duration{0, time.Millisecond, 35 * time.Millisecond, 36 * time.Millisecond, time.Second, time.Hour, 24 * 365 * time.Hour, 30 * 24 * 365 * time.Hour}
+	prev := ""
+	for _, d := range steps {
+		id := newIDAt(base.Add(d))
+		if !IsID(id) {
+			t.Fatalf("bad id %q", id)
+		}
+		if prev != "" && id[:idTimeChars] <= prev[:idTimeChars] {
+			t.Fatalf("id %q at +%v does not sort after %q", id, d, prev)
+		}
+		prev = id
+	}
+	// The random part still varies within one millisecond.
+	a, b := newIDAt(base), newIDAt(base)
+	if a[:idTimeChars] != b[:idTimeChars] || a == b {
+		t.Fatalf("same-millisecond ids %q %q", a, b)
+	}
+}
