@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"time"
 )
@@ -101,6 +102,7 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) (int64, error) {
 func (s *Store) writeLoop() {
 	defer s.wg.Done()
 	batch := make([]*writeReq, 0, s.opts.MaxBatch)
+	prev := 0
 	for {
 		batch = batch[:0]
 		select {
@@ -117,6 +119,11 @@ func (s *Store) writeLoop() {
 				}
 			}
 		}
+		if prev > 1 {
+			// Writes are arriving concurrently: let the goroutines that are
+			// about to enqueue one run first, so that more share this commit.
+			runtime.Gosched()
+		}
 	fill:
 		for len(batch) < s.opts.MaxBatch {
 			select {
@@ -126,6 +133,7 @@ func (s *Store) writeLoop() {
 				break fill
 			}
 		}
+		prev = len(batch)
 		s.commitGroup(batch)
 	}
 }
