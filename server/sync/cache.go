@@ -96,15 +96,16 @@ func (e *cacheEntry) fill(ok bool, res fn.Result, keys []sqlstore.ReadKey) {
 	close(e.done)
 }
 
-// runQueries returns the calls' results and read sets on one snapshot, and
-// that snapshot's ts (keys[i] is cacheKey(calls[i])), reusing results other sockets computed at the newest
-// commit.
-func (s *Server) runQueries(ctx context.Context, calls []fn.Call, keys []string) ([]fn.Result, [][]sqlstore.ReadKey, int64) {
+// runQueries returns the results and read sets of n = len(keys) queries
+// on one snapshot, and that snapshot's ts. keys[i] is cacheKey(call(i));
+// results other sockets computed at the newest commit are reused, and
+// the calls are only built when something must run.
+func (s *Server) runQueries(ctx context.Context, keys []string, call func(i int) fn.Call) ([]fn.Result, [][]sqlstore.ReadKey, int64) {
 	ts0 := s.Engine.Store.LastTS()
 	entries, owned := s.cache.claim(ts0, keys)
 	if entries != nil && owned == nil {
-		results := make([]fn.Result, len(calls))
-		reads := make([][]sqlstore.ReadKey, len(calls))
+		results := make([]fn.Result, len(keys))
+		reads := make([][]sqlstore.ReadKey, len(keys))
 		hit := true
 		for i, e := range entries {
 			select {
@@ -132,10 +133,10 @@ func (s *Server) runQueries(ctx context.Context, calls []fn.Call, keys []string)
 			}
 		}
 	}()
+	calls := make([]fn.Call, len(keys))
 	for i := range calls {
-		if calls[i].Reads == nil {
-			calls[i].Reads = sqlstore.NewReadSet()
-		}
+		calls[i] = call(i)
+		calls[i].Reads = sqlstore.NewReadSet()
 	}
 	results, ts := s.Engine.QueryBatch(ctx, calls)
 	reads := make([][]sqlstore.ReadKey, len(calls))

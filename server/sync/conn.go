@@ -23,6 +23,10 @@ import (
 
 var hashSeed = maphash.MakeSeed()
 
+// encodeBufs holds Transition encoding buffers shared by all sockets (a
+// buffer per socket would stay allocated while the socket idles).
+var encodeBufs = gosync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 type query struct {
 	id      int
 	path    string
@@ -89,7 +93,6 @@ type conn struct {
 	removed        []int
 	needTransition bool
 	finished       bool
-	buf            []byte // reused encoding buffer
 
 	dirtyMu gosync.Mutex
 	dirty   []int
@@ -658,22 +661,23 @@ func (c *conn) flush() error {
 	}
 	sort.Ints(ids)
 	ids = slices.Compact(ids)
-	calls := make([]fn.Call, len(ids))
+	call := func(i int) fn.Call {
+		q := c.queries[ids[i]]
+		return fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Journal: q.journal, RequestID: -1}
+	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		q := c.queries[id]
-		// Reads is filled in by runQueries for the calls it runs.
-		calls[i] = fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Journal: q.journal, RequestID: -1}
 		if q.key == "" {
-			q.key = cacheKey(calls[i])
+			q.key = cacheKey(call(i))
 		}
 		keys[i] = q.key
 	}
 	var results []fn.Result
 	var reads [][]sqlstore.ReadKey
 	ts := c.srv.Engine.Store.LastTS()
-	if len(calls) > 0 {
-		results, reads, ts = c.srv.runQueries(c.ctx, calls, keys)
+	if len(ids) > 0 {
+		results, reads, ts = c.srv.runQueries(c.ctx, keys, call)
 	}
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
@@ -726,16 +730,17 @@ func (c *conn) flush() error {
 		ts = c.version.ts
 	}
 	end := version{querySet: c.recvQuerySet, identity: c.recvIdentity, ts: ts}
-	b, err := appendTransition(c.buf[:0], c.version, end, mods)
+	bp := encodeBufs.Get().(*[]byte)
+	b, err := appendTransition((*bp)[:0], c.version, end, mods)
 	if err != nil {
 		return err
 	}
+	err = c.sendTransition(b)
 	if cap(b) <= 64<<10 {
-		c.buf = b // keep a small buffer; let a large one go
-	} else {
-		c.buf = nil
+		*bp = b // keep small buffers; let a large one go
+		encodeBufs.Put(bp)
 	}
-	if err := c.sendTransition(b); err != nil {
+	if err != nil {
 		return err
 	}
 	c.version = end
