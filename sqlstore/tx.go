@@ -32,6 +32,9 @@ type querier interface {
 // will get if it commits.
 func (t *Tx) TS() int64 { return t.ts }
 
+// Store is the store the transaction belongs to.
+func (t *Tx) Store() *Store { return t.store }
+
 // Writable reports whether this is a write transaction.
 func (t *Tx) Writable() bool { return t.writable }
 

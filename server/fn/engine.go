@@ -167,13 +167,19 @@ func (e *Engine) Mutation(ctx context.Context, call Call) Result {
 		c.Tx = tx
 		c.logLines = nil
 		if idem {
-			r, err := lookupOutcome(tx, call.SessionID, call.RequestID)
+			may, err := marksFor(e.Store).mayBeLogged(tx, call.SessionID, call.RequestID)
 			if err != nil {
 				return err
 			}
-			if r != nil {
-				replay = r
-				return nil
+			if may {
+				r, err := lookupOutcome(tx, call.SessionID, call.RequestID)
+				if err != nil {
+					return err
+				}
+				if r != nil {
+					replay = r
+					return nil
+				}
 			}
 		}
 		var herr error
@@ -284,6 +290,9 @@ func storeOutcome(tx *sqlstore.Tx, session string, req int64, result []byte, err
 	if errData != "" {
 		ed = errData
 	}
+	// Raise the mark first: should the insert fail after all, a mark
+	// that is too high only costs a lookup.
+	marksFor(tx.Store()).raise(session, req)
 	_, err := tx.Exec(`INSERT OR REPLACE INTO _mutation_log(session_id, request_id, result, error, ts, created_at) VALUES (?,?,?,?,?,?)`,
 		session, req, res, ed, ts, int64(nowMs))
 	return err
