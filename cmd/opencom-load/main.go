@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func main() {
 	serve := flag.Bool("serve", false, "internal: run the server child process")
 	floorServe := flag.Bool("floor-serve", false, "internal: run the raw TCP child process of the floor scenario")
 	dir := flag.String("dir", "", "internal: data dir for -serve")
-	scen := flag.String("scenario", "all", "fanout, floor, precision, memory, throughput or all")
+	scen := flag.String("scenario", "all", "comma-separated: fanout, floor, precision, memory, throughput; or all")
 	fanout := flag.String("fanout", "100,1000,3000", "subscriber counts for fanout")
 	writes := flag.Int("writes", 20, "writes per fanout run")
 	precision := flag.String("precision", "10,1000,10000", "unrelated subscription counts for precision")
@@ -68,7 +69,7 @@ func main() {
 	}
 	fmt.Printf("opencom-load: GOMAXPROCS=%d NumCPU=%d %s/%s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	run := func(name string, f func() error) {
-		if *scen != "all" && *scen != name {
+		if *scen != "all" && !slices.Contains(strings.Split(*scen, ","), name) {
 			return
 		}
 		if err := f(); err != nil {

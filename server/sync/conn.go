@@ -78,8 +78,9 @@ type conn struct {
 	chunksOK      bool
 
 	inbox   chan inFrame
-	running atomic.Bool // a worker is running (or the conn is finished)
-	dirtyF  atomic.Bool // dirty is non-empty
+	queued  atomic.Int32 // frames in inbox (len(inbox) costs a cache miss per socket on every commit)
+	running atomic.Bool  // a worker is running (or the conn is finished)
+	dirtyF  atomic.Bool  // dirty is non-empty
 	pingDue atomic.Bool
 	timer   *time.Timer
 
@@ -159,7 +160,7 @@ func (c *conn) takeDirty() []int {
 // frames are waiting (or the socket is ending), else on the flush pool.
 func (c *conn) kick() {
 	if c.running.CompareAndSwap(false, true) {
-		if len(c.inbox) > 0 || c.ctx.Err() != nil {
+		if c.queued.Load() > 0 || c.ctx.Err() != nil {
 			go c.work(false)
 		} else {
 			c.srv.pool.submit(c)
@@ -168,14 +169,14 @@ func (c *conn) kick() {
 }
 
 func (c *conn) hasWork() bool {
-	return len(c.inbox) > 0 || c.dirtyF.Load() || c.pingDue.Load() || c.ctx.Err() != nil
+	return c.queued.Load() > 0 || c.dirtyF.Load() || c.pingDue.Load() || c.ctx.Err() != nil
 }
 
 // work runs the worker loop; on the pool it hands the socket over to a
 // goroutine of its own as soon as client frames are waiting.
 func (c *conn) work(onPool bool) {
 	for {
-		if onPool && (len(c.inbox) > 0 || c.ctx.Err() != nil) {
+		if onPool && (c.queued.Load() > 0 || c.ctx.Err() != nil) {
 			go c.work(false) // the running flag goes with it
 			return
 		}
@@ -227,6 +228,7 @@ func (c *conn) handleFrames() error {
 	for {
 		select {
 		case f := <-c.inbox:
+			c.queued.Add(-1)
 			if err := c.handleFrame(f); err != nil {
 				return err
 			}
@@ -317,6 +319,7 @@ func (c *conn) readLoop() {
 				return
 			}
 		}
+		c.queued.Add(1)
 		c.kick()
 		if f.binary {
 			return // the worker closes the socket after earlier frames
