@@ -78,6 +78,7 @@ func TestCLIErrors(t *testing.T) {
 		{"config not YAML", []string{"serve", "--config", badYAML}, nil, 2, "cannot read config file"},
 		{"invalid value in file", []string{"serve", "--config", badValue}, nil, 2, `durability must be normal or full, not "sometimes"`},
 		{"invalid value in env", []string{"serve"}, []string{"OPENCOM_LOG_LEVEL=loud"}, 2, `log_level must be debug, info, warn or error, not "loud"`},
+		{"write timeout too short", []string{"serve"}, []string{"OPENCOM_SYNC_WRITE_TIMEOUT=10ms"}, 2, "sync.write_timeout must be at least 1s, not 10ms"},
 		{"port in use", []string{"serve", "--data-dir", filepath.Join(tmp, "d1"), "--addr", busy}, nil, 1, "port is already in use"},
 		{"data dir not writable", append([]string{"serve", "--data-dir", filepath.Join(aFile, "data")}, port0...), nil, 1, "is not writable"},
 		{"database from a newer schema", append([]string{"serve", "--data-dir", newerDir}, port0...), nil, 1, "database schema is newer than this binary"},

@@ -40,6 +40,7 @@ type Config struct {
 type SyncConfig struct {
 	PingInterval   time.Duration `mapstructure:"ping_interval"`
 	PeerTimeout    time.Duration `mapstructure:"peer_timeout"`
+	WriteTimeout   time.Duration `mapstructure:"write_timeout"`
 	ChunkThreshold int           `mapstructure:"chunk_threshold"`
 	MaxQueries     int           `mapstructure:"max_queries"`
 }
@@ -64,6 +65,7 @@ var defaults = map[string]any{
 	"shutdown_grace":       "8s",
 	"sync.ping_interval":   "15s",
 	"sync.peer_timeout":    "30s",
+	"sync.write_timeout":   "15s",
 	"sync.chunk_threshold": 4 << 20,
 	"sync.max_queries":     5000,
 	"service.name":         "opencom",
@@ -164,6 +166,9 @@ func (c *Config) validate() error {
 	}
 	if c.Sync.PingInterval < time.Second || c.Sync.PingInterval > 50*time.Second {
 		return fmt.Errorf("sync.ping_interval must be between 1s and 50s (clients drop silent sockets after 60s)")
+	}
+	if c.Sync.WriteTimeout < time.Second {
+		return fmt.Errorf("sync.write_timeout must be at least 1s, not %s", c.Sync.WriteTimeout)
 	}
 	if c.Sync.ChunkThreshold < 1024 {
 		return fmt.Errorf("sync.chunk_threshold must be at least 1024 bytes")

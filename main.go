@@ -186,7 +186,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, ready chan<- stri
 	srv, err := server.New(ctx, server.Config{
 		PublicURL: cfg.PublicURL, CORSOrigins: cfg.CORSOrigins, TestMode: cfg.TestMode,
 		AccessTokenTTL: cfg.AccessTokenTTL,
-		Sync:           sync.Config{PingInterval: cfg.Sync.PingInterval, PeerTimeout: cfg.Sync.PeerTimeout, ChunkThreshold: cfg.Sync.ChunkThreshold, MaxQueries: cfg.Sync.MaxQueries},
+		Sync:           sync.Config{PingInterval: cfg.Sync.PingInterval, PeerTimeout: cfg.Sync.PeerTimeout, WriteTimeout: cfg.Sync.WriteTimeout, ChunkThreshold: cfg.Sync.ChunkThreshold, MaxQueries: cfg.Sync.MaxQueries},
 	}, store, log)
 	if err != nil {
 		return err

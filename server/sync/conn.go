@@ -109,10 +109,6 @@ type conn struct {
 	closeDone chan struct{}
 }
 
-// writeTimeout bounds one frame write; a peer that stops reading is
-// dropped by the heartbeat once a write has been pending this long.
-const writeTimeout = 15 * time.Second
-
 func newConn(s *Server, ws *websocket.Conn, r *http.Request, clientVersion string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
@@ -259,7 +255,7 @@ func (c *conn) heartbeat() {
 	now := time.Now()
 	interval := c.srv.Cfg.PingInterval
 	defer c.timer.Reset(interval)
-	if ws := c.writeSince.Load(); ws != 0 && now.Sub(time.Unix(0, ws)) >= writeTimeout {
+	if ws := c.writeSince.Load(); ws != 0 && now.Sub(time.Unix(0, ws)) >= c.srv.Cfg.WriteTimeout {
 		c.srv.Log.Info("sync: peer stopped reading; closing", "conn", c.id)
 		c.ws.CloseNow()
 		c.cancel()
@@ -420,7 +416,7 @@ func (c *conn) send(v any) error {
 
 // sendRaw writes one text frame. Writes carry no context deadline (which
 // would arm a timer per frame); the heartbeat drops a socket whose write
-// has been pending longer than writeTimeout.
+// has been pending longer than Cfg.WriteTimeout.
 func (c *conn) sendRaw(b []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()

@@ -109,3 +109,29 @@ func TestDeadPeerReleased(t *testing.T) {
 	waitFor(t, "its subscription to leave the index", func() bool { return e.hub.Stats() == 0 })
 	waitFor(t, "its goroutines to end", func() bool { return connGoroutines() == 0 })
 }
+
+// A peer that stops reading blocks the server's writes once the socket
+// buffers are full; the heartbeat drops it after WriteTimeout instead of
+// holding its worker (and its subscriptions) forever.
+func TestStuckWriteDropped(t *testing.T) {
+	e := newEnv(t, ocsync.Config{PingInterval: 100 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, PeerTimeout: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, e.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	// More than loopback's socket buffers hold, and never read.
+	for _, m := range []string{
+		`{"type":"Connect","sessionId":"stuck","connectionCount":0,"clientTs":0}`,
+		`{"type":"ModifyQuerySet","baseVersion":0,"newVersion":1,"modifications":[{"type":"Add","queryId":0,"udfPath":"_test:big","args":[{"bytes":24000000}]}]}`,
+	} {
+		if err := ws.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the socket", func() bool { return e.sync.Connections() == 1 })
+	waitFor(t, "the stuck peer to be dropped", func() bool { return e.sync.Connections() == 0 })
+	waitFor(t, "its subscription to leave the index", func() bool { return e.hub.Stats() == 0 })
+}

@@ -26,6 +26,10 @@ type Config struct {
 	// ping checks it is alive (default 30 s; the ping must be answered
 	// within the same time).
 	PeerTimeout time.Duration
+	// WriteTimeout is how long one frame write may block (a peer that
+	// stopped reading) before the socket is dropped (default 15 s; checked
+	// on the ping timer).
+	WriteTimeout time.Duration
 	// ReadLimit bounds one client frame (default 16 MiB + 64 KiB).
 	ReadLimit int64
 	// MaxQueries bounds a socket's query set (default 5,000).
@@ -44,6 +48,9 @@ func (c *Config) defaults() {
 	}
 	if c.PeerTimeout <= 0 {
 		c.PeerTimeout = 30 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 15 * time.Second
 	}
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = 16<<20 + 64<<10
