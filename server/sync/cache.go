@@ -16,7 +16,7 @@ import (
 // and read set. Entries are valid only for the newest commit timestamp, so
 // the cache empties itself on every commit.
 type resultCache struct {
-	mu gosync.Mutex
+	mu gosync.RWMutex
 	ts int64
 	m  map[string]*cacheEntry
 }
@@ -58,6 +58,9 @@ func cacheKey(call fn.Call) string {
 // missing keys, which the caller owns and must fill (even on failure);
 // owners never wait, so sockets cannot wait on each other in a cycle.
 func (c *resultCache) claim(ts int64, keys []string) (entries []*cacheEntry, owned []bool) {
+	if entries := c.lookup(ts, keys); entries != nil {
+		return entries, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ts != c.ts {
@@ -89,6 +92,24 @@ func (c *resultCache) claim(ts int64, keys []string) (entries []*cacheEntry, own
 		}
 	}
 	return entries, owned
+}
+
+// lookup returns the entries for keys at ts if all are there, under the
+// read lock: after a commit watched by thousands of sockets, all but the
+// first find their result and should not queue on each other.
+func (c *resultCache) lookup(ts int64, keys []string) []*cacheEntry {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if ts != c.ts {
+		return nil
+	}
+	entries := make([]*cacheEntry, len(keys))
+	for i, k := range keys {
+		if entries[i] = c.m[k]; entries[i] == nil || k == "" {
+			return nil
+		}
+	}
+	return entries
 }
 
 func (e *cacheEntry) fill(ok bool, res fn.Result, keys []sqlstore.ReadKey) {
