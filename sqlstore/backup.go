@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -179,6 +180,7 @@ func Restore(ctx context.Context, backupPath, dbPath string, knownVersion int) (
 	if err := os.Rename(staged, dbPath); err != nil {
 		return bak, err
 	}
+	syncDir(filepath.Dir(dbPath))
 	return bak, nil
 }
 
@@ -195,10 +197,38 @@ func freeBakName(dbPath string, now time.Time) string {
 	}
 }
 
+// copyFile streams src to a new file dst and flushes it to disk, so that
+// a restore that reports success survives a power cut.
 func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, b, 0o640)
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
+// syncDir makes renames in dir durable. Windows cannot open a directory
+// for syncing (and its renames need no such step): errors are ignored.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	d.Sync()
+	d.Close()
 }
