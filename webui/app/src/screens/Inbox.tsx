@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent as RKeyboardEvent } from "react";
-import { useMutation, useQuery } from "convex/react";
+import { useMutation, useQueries, useQuery } from "convex/react";
 import { api } from "../api";
 import { ErrorNote, fmtTime, Link, Loading, navigate, Section, timeAgo, useSafeQuery, useRunner, useSession } from "../ui";
 
@@ -87,7 +87,7 @@ export default function Inbox({ selectedId }: { selectedId?: string }) {
         </div>
         <BulkBar checked={checked} clear={() => setChecked(new Set())} status={status} />
         <Section label="Conversations">
-          <ConversationList status={status} who={who} tagId={tagId} search={searching ? search.trim() : ""} selectedId={selectedId} checked={checked} setChecked={setChecked} shownRef={shownRef} />
+          <ConversationList key={s.workspaceId + ":" + status} status={status} who={who} tagId={tagId} search={searching ? search.trim() : ""} selectedId={selectedId} checked={checked} setChecked={setChecked} shownRef={shownRef} />
         </Section>
       </section>
       {selectedId ? (
@@ -108,6 +108,77 @@ export default function Inbox({ selectedId }: { selectedId?: string }) {
   );
 }
 
+const PAGE_SIZE = 100; // the most conversations:listForInbox returns at once
+
+/**
+ * The inbox pages loaded so far, each its own live subscription to
+ * conversations:listForInbox. Page i+1's cursor is page i's current
+ * nextCursor (its last conversation), so the loaded pages stay contiguous
+ * while conversations move: when page i's boundary shifts, page i+1 is
+ * re-subscribed from the new cursor and shows its previous rows until the
+ * new result arrives. Merged in order, the first occurrence of an _id wins.
+ * Remount (key) to go back to the first page.
+ */
+function useInboxPages(workspaceId: string, status: Status) {
+  // Cursors of the pages after the first; "Load more" appends one.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const pageCursors: (string | undefined)[] = [undefined, ...cursors];
+  const queries = useMemo(() => {
+    const q: Record<string, { query: typeof api.conversations.listForInbox; args: Record<string, unknown> }> = {};
+    for (const cursor of pageCursors)
+      q["page:" + (cursor ?? "")] = { query: api.conversations.listForInbox, args: { workspaceId, status, limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) } };
+    return q;
+  }, [workspaceId, status, cursors.join(",")]); // eslint-disable-line react-hooks/exhaustive-deps
+  const results = useQueries(queries as any) as Record<string, any>;
+  const fresh = pageCursors.map((cursor) => results["page:" + (cursor ?? "")]);
+  for (const r of fresh) if (r instanceof Error) throw r;
+
+  // A page whose cursor just moved keeps showing its last result until the new one arrives.
+  const lastRef = useRef<any[]>([]);
+  lastRef.current = pageCursors.map((_, i) => fresh[i] ?? lastRef.current[i]);
+  const pages = lastRef.current;
+
+  // Follow the boundaries: page i+1 starts where page i ends now; a page
+  // that no longer has anything after it drops the pages behind it.
+  useEffect(() => {
+    let next = cursors;
+    for (let i = 0; i < next.length; i++) {
+      const prev = fresh[i];
+      if (prev === undefined) break;
+      const nc: string | null = prev.nextCursor ?? null;
+      if (nc === null) next = next.slice(0, i);
+      else if (nc !== next[i]) next = [...next.slice(0, i), nc, ...next.slice(i + 1)];
+    }
+    if (next !== cursors) setCursors(next);
+  });
+
+  // Merged in order, deduplicated; recomputed only when a page's result changes.
+  const mergedRef = useRef<{ pages: any[]; out: any[] | undefined }>({ pages: [], out: undefined });
+  const m = mergedRef.current;
+  if (m.pages.length !== pages.length || m.pages.some((p, i) => p !== pages[i])) {
+    let out: any[] | undefined;
+    if (pages[0] !== undefined) {
+      const seen = new Set<string>();
+      out = [];
+      for (const p of pages)
+        for (const c of p?.conversations ?? []) {
+          if (seen.has(c._id)) continue;
+          seen.add(c._id);
+          out.push(c);
+        }
+    }
+    mergedRef.current = { pages, out };
+  }
+  const conversations = mergedRef.current.out;
+  const last = pages[pages.length - 1];
+  const loadingMore = cursors.length > 0 && last === undefined;
+  const hasMore = last?.nextCursor != null;
+  const loadMore = () => {
+    if (hasMore && !loadingMore) setCursors([...cursors, last.nextCursor]);
+  };
+  return { conversations, hasMore, loadingMore, loadMore };
+}
+
 function ConversationList(props: {
   status: Status;
   who: Who;
@@ -120,11 +191,11 @@ function ConversationList(props: {
 }) {
   const { status, who, tagId, search, selectedId, checked, setChecked } = props;
   const s = useSession();
-  const inbox = useQuery(api.conversations.listForInbox, { workspaceId: s.workspaceId, status, limit: 100 });
+  const inbox = useInboxPages(s.workspaceId, status);
   const found = useQuery(api.conversations.search, search ? { workspaceId: s.workspaceId, query: search } : "skip");
   const tagged = useQuery(api.tags.conversationsWithTag, tagId ? { workspaceId: s.workspaceId, tagId } : "skip");
   const conversations: any[] = useMemo(() => {
-    let list: any[] = inbox?.conversations ?? [];
+    let list: any[] = inbox.conversations ?? [];
     if (who === "mine") list = list.filter((c) => c.assignedAgentId === s.userId);
     if (who === "unassigned") list = list.filter((c) => !c.assignedAgentId);
     if (tagId) {
@@ -132,11 +203,22 @@ function ConversationList(props: {
       list = list.filter((c) => ids.has(c._id) || (Array.isArray(c.tags) && c.tags.some((t: any) => (t?._id ?? t) === tagId)));
     }
     return list;
-  }, [inbox, who, tagId, tagged, s.userId]);
+  }, [inbox.conversations, who, tagId, tagged, s.userId]);
   const shown: any[] = search ? normalizeSearch(found) : conversations;
   props.shownRef.current = shown;
-  if ((inbox === undefined && !search) || (search && found === undefined)) return <Loading />;
-  if (shown.length === 0) return <p className="empty small">{search ? "No conversations match your search." : `No ${status} conversations.`}</p>;
+  if ((inbox.conversations === undefined && !search) || (search && found === undefined)) return <Loading />;
+  const more = !search && (inbox.hasMore || inbox.loadingMore) && (
+    <button className="secondary small" disabled={inbox.loadingMore} onClick={inbox.loadMore}>
+      {inbox.loadingMore ? "Loading…" : "Load more conversations"}
+    </button>
+  );
+  if (shown.length === 0)
+    return (
+      <>
+        <p className="empty small">{search ? "No conversations match your search." : more ? "No loaded conversations match these filters." : `No ${status} conversations.`}</p>
+        {more && <div className="list-more">{more}</div>}
+      </>
+    );
   return (
     <ul className="conv-list" data-testid="conversation-list">
       {shown.map((c) => (
@@ -154,6 +236,7 @@ function ConversationList(props: {
           canBulk={s.can("conversations.close")}
         />
       ))}
+      {more && <li className="list-more">{more}</li>}
     </ul>
   );
 }
@@ -169,8 +252,13 @@ function ConversationRow({ c, selected, checked, onCheck, canBulk }: { c: any; s
   const unread = c.unreadByAgent ?? 0;
   const preview = c.lastMessage?.content ?? c.lastMessagePreview ?? c.snippet ?? "";
   const name = visitorName(c.visitor, c.visitorId);
+  // j/k can move to a row below the fold (or on a later page): keep it in view.
+  const rowRef = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    if (selected) rowRef.current?.scrollIntoView({ block: "nearest" });
+  }, [selected]);
   return (
-    <li className={"conv-row" + (selected ? " selected" : "") + (unread ? " unread" : "")} data-conversation-id={c._id}>
+    <li ref={rowRef} className={"conv-row" + (selected ? " selected" : "") + (unread ? " unread" : "")} data-conversation-id={c._id}>
       {canBulk && <input type="checkbox" aria-label={`Select conversation with ${name}`} checked={checked} onChange={(e) => onCheck(e.target.checked)} />}
       <Link to={`/inbox/${c._id}`} className="conv-link" aria-current={selected ? "page" : undefined}>
         <span className="avatar" aria-hidden="true">
