@@ -99,6 +99,14 @@ func init() {
 		return a
 	}})
 	add(Entry{Func: "visitors:list", Allow: Roles(access.UsersRead), SoftDeny: true, Args: wsA})
+	// getMergeHistory answers {status, entries}: denied callers get a
+	// status other than "ok"; allowed ones "ok" (no merges in the seed).
+	add(Entry{Func: "visitors:getMergeHistory", Allow: Roles(access.UsersRead), SoftDeny: true, Empty: func(v any) bool {
+		m, _ := v.(map[string]any)
+		return m["status"] != "ok"
+	}, Args: func(fx *Fixture, who Caller) args {
+		return args{"workspaceId": fx.WorkspaceA, "visitorId": fx.VisitorIDs[VisitorA]}
+	}})
 	add(Entry{Func: "visitors:identify", Allow: []Caller{VisitorA}, Args: func(fx *Fixture, who Caller) args {
 		return args{"visitorId": fx.VisitorIDs[VisitorA], "sessionToken": fx.SessionToken(who), "name": "Renamed"}
 	}})

@@ -128,40 +128,49 @@ func (m *module) registerVisitors(r *fn.Registry) {
 			return nil, err
 		}
 		now := c.NowMs()
-		patch := sqlstore.Doc{"lastSeenAt": now}
+		// provided holds the profile fields this call sets (non-empty
+		// ones only); both the plain update and a merge apply them.
+		provided := sqlstore.Doc{}
 		for _, k := range []string{"name", "externalUserId", "referrer", "currentUrl"} {
 			if s := strings.TrimSpace(a.Str(k)); s != "" {
-				patch[k] = s
+				provided[k] = s
 			}
 		}
-		if e := NormalizeEmail(a.Str("email")); e != "" {
+		e := NormalizeEmail(a.Str("email"))
+		if e != "" {
 			if !validEmail(e) {
 				return nil, fn.ErrInvalid("Invalid email address")
 			}
-			patch["email"] = e
+			provided["email"] = e
 		}
 		for _, k := range []string{"location", "device"} {
 			if mm := a.Map(k); len(mm) > 0 {
-				patch[k] = mm
+				provided[k] = mm
 			}
-		}
-		if ca := a.Map("customAttributes"); len(ca) > 0 {
-			merged := map[string]any{}
-			if old, ok := v["customAttributes"].(map[string]any); ok {
-				for k, x := range old {
-					merged[k] = x
-				}
-			}
-			for k, x := range ca {
-				merged[k] = x
-			}
-			patch["customAttributes"] = merged
 		}
 		if a.Str("externalUserId") != "" && !ver.Skipped {
-			patch["identityVerified"] = ver.Verified
+			provided["identityVerified"] = ver.Verified
 			if ver.Verified {
-				patch["identityVerifiedAt"] = now
+				provided["identityVerifiedAt"] = now
 			}
+		}
+		// A new email that another visitor of the workspace already has:
+		// this visitor is merged into that one (see visitors_merge.go).
+		if e != "" && e != v.Str("email") {
+			target, err := canonicalVisitorByEmail(c, v.Str("workspaceId"), e, v.ID())
+			if err != nil {
+				return nil, err
+			}
+			if target != nil {
+				return mergeVisitorInto(c, v, target, provided, a.Map("customAttributes"))
+			}
+		}
+		patch := sqlstore.Doc{"lastSeenAt": now}
+		for k, x := range provided {
+			patch[k] = x
+		}
+		if ca := a.Map("customAttributes"); len(ca) > 0 {
+			patch["customAttributes"] = mergeAttributes(v["customAttributes"], ca)
 		}
 		if err := c.DB().Patch("visitors", v.ID(), patch); err != nil {
 			return nil, err
@@ -189,4 +198,6 @@ func (m *module) registerVisitors(r *fn.Registry) {
 		}
 		return nil, c.DB().Patch("visitors", v.ID(), sqlstore.Doc{"lastSeenAt": c.NowMs()})
 	})
+
+	registerMergeHistory(r)
 }
