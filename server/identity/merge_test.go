@@ -85,6 +85,19 @@ func ownerWorkspace(e *env, email, wsName string) (token, ws string) {
 	return token, ws
 }
 
+// enableVerification turns identity verification on (optional mode) and
+// returns the workspace's secret: merges need a caller the site vouches for.
+func enableVerification(e *env, owner, ws string) string {
+	e.t.Helper()
+	return e.mustCall(owner, "identityVerification:enable", map[string]any{"workspaceId": ws}).(map[string]any)["secret"].(string)
+}
+
+// vouched adds a valid externalUserId/userHash pair to identify args.
+func vouched(args map[string]any, secret, uid string) map[string]any {
+	args["externalUserId"], args["userHash"] = uid, UserHash(secret, uid)
+	return args
+}
+
 // bootVisitor boots a widget session; returns the visitor id and token.
 func bootVisitor(e *env, args map[string]any) (string, string) {
 	e.t.Helper()
@@ -172,6 +185,7 @@ var mergeTables = []string{"visitors", "widgetSessions", "conversations", "audit
 func TestIdentifyMergesIntoOlderVisitorWithEmail(t *testing.T) {
 	e := newMergeEnv(t, false)
 	owner, ws := ownerWorkspace(e, "owner@example.com", "Acme")
+	secret := enableVerification(e, owner, ws)
 
 	target, targetTok := bootVisitor(e, map[string]any{
 		"workspaceId": ws, "sessionId": "s-old", "email": "ann@example.com", "name": "Ann",
@@ -201,11 +215,11 @@ func TestIdentifyMergesIntoOlderVisitorWithEmail(t *testing.T) {
 
 	e.clock.Add(time.Minute)
 	now := float64(e.clock.Now().UnixMilli())
-	got := e.mustCall("", "visitors:identify", map[string]any{
+	got := e.mustCall("", "visitors:identify", vouched(map[string]any{
 		"visitorId": source, "sessionToken": sourceTok,
 		"email": "  Ann@Example.com ", "name": "Annie",
 		"customAttributes": map[string]any{"c": "call"},
-	}).(map[string]any)
+	}, secret, "ann-1")).(map[string]any)
 
 	// The canonical visitor comes back, with the merged profile.
 	if got["_id"] != target {
@@ -382,8 +396,9 @@ func TestCanonicalVisitorChoice(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newMergeEnv(t, false)
-			_, ws := ownerWorkspace(e, "owner@example.com", "Acme")
+			owner, ws := ownerWorkspace(e, "owner@example.com", "Acme")
 			_, otherWS := ownerWorkspace(e, "other@example.com", "Beta")
+			secret := enableVerification(e, owner, ws)
 			var ids []string
 			e.write(func(tx *sqlstore.Tx) error {
 				// The oldest of all, but in another workspace.
@@ -404,7 +419,7 @@ func TestCanonicalVisitorChoice(t *testing.T) {
 				return nil
 			})
 			src, tok := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "src"})
-			got := e.mustCall("", "visitors:identify", map[string]any{"visitorId": src, "sessionToken": tok, "email": "pat@example.com"}).(map[string]any)
+			got := e.mustCall("", "visitors:identify", vouched(map[string]any{"visitorId": src, "sessionToken": tok, "email": "pat@example.com"}, secret, "pat-1")).(map[string]any)
 			if got["_id"] != ids[tc.want] {
 				t.Fatalf("merged into %v, want %s (candidates %v)", got["_id"], ids[tc.want], ids)
 			}
@@ -486,7 +501,8 @@ func TestMergeFailureChangesNothing(t *testing.T) {
 // tables our migrations lack, to check the moves that wait for them.
 func TestMergeMovesPushTokensAndEvents(t *testing.T) {
 	e := newMergeEnv(t, true)
-	_, ws := ownerWorkspace(e, "owner@example.com", "Acme")
+	owner, ws := ownerWorkspace(e, "owner@example.com", "Acme")
+	secret := enableVerification(e, owner, ws)
 	target, _ := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "old", "email": "lee@example.com"})
 	e.clock.Add(time.Hour)
 	src, tok := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "new"})
@@ -512,7 +528,7 @@ func TestMergeMovesPushTokensAndEvents(t *testing.T) {
 		}
 		return nil
 	})
-	e.mustCall("", "visitors:identify", map[string]any{"visitorId": src, "sessionToken": tok, "email": "lee@example.com"})
+	e.mustCall("", "visitors:identify", vouched(map[string]any{"visitorId": src, "sessionToken": tok, "email": "lee@example.com"}, secret, "lee-1"))
 
 	if d := e.doc("visitorPushTokens", ids["srcShared"]); d != nil {
 		t.Errorf("duplicate token kept: %v", d)
@@ -547,13 +563,14 @@ func TestGetMergeHistory(t *testing.T) {
 	e := newMergeEnv(t, false)
 	owner, ws := ownerWorkspace(e, "owner@example.com", "Acme")
 	other, otherWS := ownerWorkspace(e, "other@example.com", "Beta")
+	secret := enableVerification(e, owner, ws)
 
 	target, _ := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "old", "email": "max@example.com"})
 	var sources []string
 	for _, sid := range []string{"first", "second"} {
 		e.clock.Add(time.Minute)
 		src, tok := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": sid})
-		e.mustCall("", "visitors:identify", map[string]any{"visitorId": src, "sessionToken": tok, "email": "max@example.com"})
+		e.mustCall("", "visitors:identify", vouched(map[string]any{"visitorId": src, "sessionToken": tok, "email": "max@example.com"}, secret, "max-1"))
 		sources = append(sources, src)
 	}
 	bystander, _ := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "bystander"})
@@ -656,5 +673,88 @@ func TestGetMergeHistory(t *testing.T) {
 	en = r["entries"].([]any)[0].(map[string]any)
 	if en["targetVisitorId"] != bystander || en["mergedAt"] != 5.0 || en["reason"] != "email_match" || en["sourceVisitorReadableId"] != nil || en["reassignedSessions"] != 0.0 {
 		t.Errorf("partial row entry = %v", en)
+	}
+}
+
+// TestEmailClaimNeedsVouchedCaller: taking over the visitor that has an
+// email (identify's merge, boot's resume by email) hands over its
+// conversations, so it happens only for a caller identity verification
+// vouched for, and never onto a different verified user. Anyone else keeps
+// their own visitor and just records the email.
+func TestEmailClaimNeedsVouchedCaller(t *testing.T) {
+	cases := []struct {
+		name      string
+		verify    bool   // identity verification enabled
+		callerUID string // externalUserId the caller proves ("" = none)
+		targetUID string // externalUserId already on the visitor with the email
+		boot      bool   // claim through widgetSessions:boot instead of identify
+		takeOver  bool
+	}{
+		{"identify, verification off", false, "", "", false, false},
+		{"identify, unverified caller", true, "", "", false, false},
+		{"identify, verified as another user", true, "u-2", "u-1", false, false},
+		{"identify, verified as the same user", true, "u-1", "u-1", false, true},
+		{"identify, verified, target anonymous", true, "u-1", "", false, true},
+		{"boot, unverified caller", true, "", "", true, false},
+		{"boot, verified as another user", true, "u-2", "u-1", true, false},
+		{"boot, verified", true, "u-1", "", true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newMergeEnv(t, false)
+			owner, ws := ownerWorkspace(e, "owner@example.com", "Acme")
+			secret := ""
+			if tc.verify {
+				secret = enableVerification(e, owner, ws)
+			}
+			targetArgs := map[string]any{"workspaceId": ws, "sessionId": "victim", "email": "vic@example.com"}
+			if tc.targetUID != "" {
+				vouched(targetArgs, secret, tc.targetUID)
+			}
+			target, targetTok := bootVisitor(e, targetArgs)
+			secretConv := e.mustCall("", "conversations:createForVisitor", map[string]any{"workspaceId": ws, "sessionToken": targetTok}).(map[string]any)["_id"].(string)
+			e.clock.Add(time.Hour)
+
+			var me, tok string
+			if tc.boot {
+				args := map[string]any{"workspaceId": ws, "sessionId": "claimant", "email": "vic@example.com"}
+				if tc.callerUID != "" {
+					vouched(args, secret, tc.callerUID)
+				}
+				me, tok = bootVisitor(e, args)
+			} else {
+				var src string
+				src, tok = bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "claimant"})
+				args := map[string]any{"visitorId": src, "sessionToken": tok, "email": "vic@example.com"}
+				if tc.callerUID != "" {
+					vouched(args, secret, tc.callerUID)
+				}
+				me = e.mustCall("", "visitors:identify", args).(map[string]any)["_id"].(string)
+			}
+			if took := me == target; took != tc.takeOver {
+				t.Fatalf("caller became visitor %s (target %s): take-over = %v, want %v", me, target, took, tc.takeOver)
+			}
+			convs := e.mustCall("", "conversations:listByVisitor", map[string]any{"workspaceId": ws, "sessionToken": tok}).([]any)
+			sees := false
+			for _, c := range convs {
+				if c.(map[string]any)["_id"] == secretConv {
+					sees = true
+				}
+			}
+			if sees != tc.takeOver {
+				t.Errorf("caller sees the email owner's conversation: %v, want %v", sees, tc.takeOver)
+			}
+			if !tc.takeOver {
+				if d := e.doc("visitors", target); d == nil || d.Str("email") != "vic@example.com" {
+					t.Errorf("email owner's visitor changed: %v", d)
+				}
+				if d := e.doc("visitors", me); d.Str("email") != "vic@example.com" {
+					t.Errorf("claimant's email = %q, want it recorded on its own visitor", d.Str("email"))
+				}
+				if n := len(e.mergeAudits()); n != 0 {
+					t.Errorf("%d visitor.merged entries, want 0", n)
+				}
+			}
+		})
 	}
 }

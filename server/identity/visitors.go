@@ -155,13 +155,14 @@ func (m *module) registerVisitors(r *fn.Registry) {
 			}
 		}
 		// A new email that another visitor of the workspace already has:
-		// this visitor is merged into that one (see visitors_merge.go).
-		if e != "" && e != v.Str("email") {
+		// this visitor is merged into that one (see visitors_merge.go) when
+		// the customer's site vouches for the caller (emailClaimTrusted).
+		if e != "" && e != v.Str("email") && ver.Verified {
 			target, err := canonicalVisitorByEmail(c, v.Str("workspaceId"), e, v.ID())
 			if err != nil {
 				return nil, err
 			}
-			if target != nil {
+			if target != nil && emailClaimTrusted(ver, a.Str("externalUserId"), target) {
 				return mergeVisitorInto(c, v, target, provided, a.Map("customAttributes"))
 			}
 		}

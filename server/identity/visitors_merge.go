@@ -60,6 +60,21 @@ func canonicalVisitorByEmail(c *fn.Ctx, workspaceID, email, sourceID string) (sq
 	return cands[0], nil
 }
 
+// emailClaimTrusted reports whether a caller claiming an email may take
+// over target, the workspace's visitor with that email. Opencom merges on
+// any claimed email (and boot resumes by email), which lets anyone who
+// knows a customer's address read that customer's conversations; we do it
+// only when identity verification vouched for the caller (a valid userHash
+// for its externalUserId) and target is not a different verified user.
+// Unverified callers keep their own visitor and just record the email.
+func emailClaimTrusted(ver verification, externalUserID string, target sqlstore.Doc) bool {
+	if !ver.Verified || externalUserID == "" {
+		return false
+	}
+	other := target.Str("externalUserId")
+	return other == "" || other == externalUserID
+}
+
 // mergeVisitorInto merges source into target and returns the updated
 // target. provided are the profile fields of the identify call (already
 // validated and normalised), attrs its customAttributes.

@@ -100,9 +100,14 @@ func (m *module) registerWidgetSessions(r *fn.Registry) {
 			}
 		}
 		email := NormalizeEmail(a.Str("email"))
-		if v == nil && email != "" {
+		if v == nil && email != "" && ver.Verified {
+			// Resuming another visitor by email hands over its
+			// conversations: only for a caller the site vouches for.
 			if v, err = tx.Query("visitors").Eq("email", email).Filter(func(d sqlstore.Doc) bool { return d.Str("workspaceId") == w.ID() }).First(); err != nil {
 				return nil, err
+			}
+			if v != nil && !emailClaimTrusted(ver, a.Str("externalUserId"), v) {
+				v = nil
 			}
 		}
 		patch := sqlstore.Doc{"sessionId": a.Str("sessionId"), "lastSeenAt": now}

@@ -533,8 +533,10 @@ class Widget {
   async submitEmail(email: string) {
     const s = this.session;
     if (!s) return;
-    await this.client.mutation(F.identify as any, { visitorId: s.visitorId, sessionToken: s.token, email, origin: location.origin });
-    this.useSession({ ...s, email });
+    const v: any = await this.client.mutation(F.identify as any, { visitorId: s.visitorId, sessionToken: s.token, email, origin: location.origin });
+    // identify may merge this visitor into an earlier one with the same
+    // email (for a verified user); the token then belongs to that visitor.
+    this.useSession({ ...s, email, visitorId: (v && v._id) || s.visitorId });
   }
 
   async submitCsat(rating: number) {
