@@ -1,8 +1,16 @@
 package sync_test
 
 import (
+	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/opencom-go/opencom/server/fn"
 
 	ocsync "github.com/opencom-go/opencom/server/sync"
 	"github.com/opencom-go/opencom/sqlstore"
@@ -70,5 +78,79 @@ func BenchmarkMutationOverSocket(b *testing.B) {
 		c.mutation(i, "_test:addItem", map[string]any{"listId": "bench", "text": "x"})
 		c.expect("MutationResponse")
 		c.expect("Transition")
+	}
+}
+
+// BenchmarkFanOutOverSockets is one commit delivered to S subscribers of
+// the written list over real sockets (clients in the same process, only
+// counting frames): the sync server's whole per-delivery path, from the
+// hub to the socket write. Reported per delivery.
+func BenchmarkFanOutOverSockets(b *testing.B) {
+	for _, s := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("subs=%d", s), func(b *testing.B) {
+			e := newEnv(b, ocsync.Config{})
+			var got atomic.Int64
+			for i := 0; i < s; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ws, _, err := websocket.Dial(ctx, e.url, nil)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { ws.CloseNow() })
+				for _, m := range []string{
+					`{"type":"Connect","sessionId":"fan` + fmt.Sprint(i) + `","connectionCount":0,"clientTs":0}`,
+					`{"type":"ModifyQuerySet","baseVersion":0,"newVersion":1,"modifications":[{"type":"Add","queryId":0,"udfPath":"_test:countItems","args":[{"listId":"fan"}]}]}`,
+				} {
+					if err := ws.Write(context.Background(), websocket.MessageText, []byte(m)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				go func() {
+					buf := make([]byte, 4096)
+					for {
+						_, r, err := ws.Reader(context.Background())
+						if err != nil {
+							return
+						}
+						for {
+							if _, err := r.Read(buf); err != nil {
+								break
+							}
+						}
+						got.Add(1)
+					}
+				}()
+			}
+			waitN := func(n int64) {
+				deadline := time.Now().Add(30 * time.Second)
+				for got.Load() < n {
+					if time.Now().After(deadline) {
+						b.Fatalf("%d of %d deliveries", got.Load(), n)
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			waitN(int64(s)) // first Transitions
+			ctx := context.Background()
+			add := func() {
+				if res := e.engine.Mutation(ctx, fn.Call{Path: "_test:addItem", Args: map[string]any{"listId": "fan", "text": "x"}, RequestID: -1}); res.Err != nil {
+					b.Fatal(res.Err)
+				}
+			}
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				add()
+				waitN(int64(s) * int64(i+2))
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&ms1)
+			deliveries := float64(b.N * s)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/delivery")
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/deliveries, "allocs/delivery")
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/deliveries, "B/delivery")
+		})
 	}
 }

@@ -57,8 +57,8 @@ func cacheKey(call fn.Call) string {
 // caller waits for them. Otherwise it creates pending entries for the
 // missing keys, which the caller owns and must fill (even on failure);
 // owners never wait, so sockets cannot wait on each other in a cycle.
-func (c *resultCache) claim(ts int64, keys []string) (entries []*cacheEntry, owned []bool) {
-	if entries := c.lookup(ts, keys); entries != nil {
+func (c *resultCache) claim(ts int64, keys []string, buf []*cacheEntry) (entries []*cacheEntry, owned []bool) {
+	if entries := c.lookup(ts, keys, buf); entries != nil {
 		return entries, nil
 	}
 	c.mu.Lock()
@@ -97,13 +97,13 @@ func (c *resultCache) claim(ts int64, keys []string) (entries []*cacheEntry, own
 // lookup returns the entries for keys at ts if all are there, under the
 // read lock: after a commit watched by thousands of sockets, all but the
 // first find their result and should not queue on each other.
-func (c *resultCache) lookup(ts int64, keys []string) []*cacheEntry {
+func (c *resultCache) lookup(ts int64, keys []string, buf []*cacheEntry) []*cacheEntry {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if ts != c.ts {
 		return nil
 	}
-	entries := make([]*cacheEntry, len(keys))
+	entries := append(buf[:0], make([]*cacheEntry, len(keys))...)
 	for i, k := range keys {
 		if entries[i] = c.m[k]; entries[i] == nil || k == "" {
 			return nil
@@ -120,13 +120,18 @@ func (e *cacheEntry) fill(ok bool, res fn.Result, keys []sqlstore.ReadKey) {
 // runQueries returns the results and read sets of n = len(keys) queries
 // on one snapshot, and that snapshot's ts. keys[i] is cacheKey(call(i));
 // results other sockets computed at the newest commit are reused, and
-// the calls are only built when something must run.
-func (s *Server) runQueries(ctx context.Context, keys []string, call func(i int) fn.Call) ([]fn.Result, [][]sqlstore.ReadKey, int64) {
+// the calls are only built when something must run. The returned slices
+// live in sc.
+func (s *Server) runQueries(ctx context.Context, keys []string, call func(i int) fn.Call, sc *flushScratch) ([]fn.Result, [][]sqlstore.ReadKey, int64) {
 	ts0 := s.Engine.Store.LastTS()
-	entries, owned := s.cache.claim(ts0, keys)
+	entries, owned := s.cache.claim(ts0, keys, sc.entries)
+	if entries != nil {
+		sc.entries = entries[:0]
+	}
 	if entries != nil && owned == nil {
-		results := make([]fn.Result, len(keys))
-		reads := make([][]sqlstore.ReadKey, len(keys))
+		results := append(sc.results[:0], make([]fn.Result, len(keys))...)
+		reads := append(sc.reads[:0], make([][]sqlstore.ReadKey, len(keys))...)
+		sc.results, sc.reads = results, reads
 		hit := true
 		for i, e := range entries {
 			select {
@@ -171,6 +176,32 @@ func (s *Server) runQueries(ctx context.Context, keys []string, call func(i int)
 	}
 	filled = true
 	return results, reads, ts
+}
+
+// flushScratch holds one flush's working slices, reused through
+// scratchPool: a commit watched by thousands of sockets runs thousands of
+// flushes, and each would otherwise allocate them all anew.
+type flushScratch struct {
+	ids     []int
+	keys    []string
+	entries []*cacheEntry
+	results []fn.Result
+	reads   [][]sqlstore.ReadKey
+	mods    []queryModification
+}
+
+var scratchPool = gosync.Pool{New: func() any { return new(flushScratch) }}
+
+// release clears references (so pooled scratch does not keep results
+// alive) and returns sc to the pool.
+func (sc *flushScratch) release() {
+	clear(sc.entries[:cap(sc.entries)])
+	clear(sc.results[:cap(sc.results)])
+	clear(sc.reads[:cap(sc.reads)])
+	clear(sc.mods[:cap(sc.mods)])
+	clear(sc.keys[:cap(sc.keys)])
+	sc.ids, sc.keys, sc.entries, sc.results, sc.reads, sc.mods = sc.ids[:0], sc.keys[:0], sc.entries[:0], sc.results[:0], sc.reads[:0], sc.mods[:0]
+	scratchPool.Put(sc)
 }
 
 // reset forgets every shared result (see Hub.Invalidate).

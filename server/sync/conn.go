@@ -97,6 +97,7 @@ type conn struct {
 
 	dirtyMu gosync.Mutex
 	dirty   []int
+	spare   []int
 
 	writeMu    gosync.Mutex
 	writeSince atomic.Int64 // start of the write in progress (0: none)
@@ -143,13 +144,24 @@ func (c *conn) MarkDirty(queryID int) {
 	c.kick()
 }
 
+// takeDirty hands the marked query ids to the worker, which gives the
+// slice back with putDirty: two slices alternate instead of a new one
+// being allocated on every commit.
 func (c *conn) takeDirty() []int {
 	c.dirtyMu.Lock()
 	d := c.dirty
-	c.dirty = nil
+	c.dirty, c.spare = c.spare[:0], nil
 	c.dirtyF.Store(false)
 	c.dirtyMu.Unlock()
 	return d
+}
+
+func (c *conn) putDirty(d []int) {
+	c.dirtyMu.Lock()
+	if c.spare == nil {
+		c.spare = d[:0]
+	}
+	c.dirtyMu.Unlock()
 }
 
 // kick starts a worker unless one is running: on its own goroutine when
@@ -646,13 +658,16 @@ func (c *conn) handleAction(m *clientMessage) error {
 // anything changed or the client awaits one.
 func (c *conn) flush() error {
 	dirty := c.takeDirty()
+	defer c.putDirty(dirty)
 	if len(dirty) == 0 && !c.needTransition && len(c.removed) == 0 {
 		return nil
 	}
 	if err := c.checkExpiry(); err != nil {
 		return err
 	}
-	ids := make([]int, 0, len(dirty))
+	sc := scratchPool.Get().(*flushScratch)
+	defer sc.release()
+	ids := sc.ids[:0]
 	for _, id := range dirty {
 		if _, ok := c.queries[id]; ok {
 			ids = append(ids, id)
@@ -660,11 +675,13 @@ func (c *conn) flush() error {
 	}
 	sort.Ints(ids)
 	ids = slices.Compact(ids)
+	sc.ids = ids
 	call := func(i int) fn.Call {
 		q := c.queries[ids[i]]
 		return fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Journal: q.journal, RequestID: -1}
 	}
-	keys := make([]string, len(ids))
+	keys := append(sc.keys[:0], make([]string, len(ids))...)
+	sc.keys = keys
 	for i, id := range ids {
 		q := c.queries[id]
 		if q.key == "" {
@@ -676,12 +693,13 @@ func (c *conn) flush() error {
 	var reads [][]sqlstore.ReadKey
 	ts := c.srv.Engine.Store.LastTS()
 	if len(ids) > 0 {
-		results, reads, ts = c.srv.runQueries(c.ctx, keys, call)
+		results, reads, ts = c.srv.runQueries(c.ctx, keys, call, sc)
 	}
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
 	}
-	mods := make([]queryModification, 0, len(ids)+len(c.removed))
+	mods := sc.mods[:0]
+	defer func() { sc.mods = mods }()
 	for _, id := range c.removed {
 		mods = append(mods, queryModification{Type: "QueryRemoved", QueryID: id})
 	}
