@@ -20,19 +20,15 @@ import (
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
-// linkTablesMigration adds the two tables Opencom's merge also moves but
-// our schema does not have yet, shaped as data-model.md describes them
-// (visitorId a key column, as for Opencom's by_visitor index). Only the
+// linkTablesMigration adds visitorPushTokens, which Opencom's merge also
+// moves but our schema does not have yet, shaped as data-model.md describes
+// it (visitorId a key column, as for Opencom's by_visitor index). The
+// events table it used to add here is real now (0004_events.sql). Only the
 // push-token/event test uses it; every other test runs on the real schema.
 const linkTablesMigration = `
 CREATE TABLE IF NOT EXISTS visitorPushTokens (
   _id TEXT PRIMARY KEY, _creationTime REAL NOT NULL,
   visitorId TEXT NOT NULL, workspaceId TEXT NOT NULL, token TEXT NOT NULL,
-  doc TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-  _id TEXT PRIMARY KEY, _creationTime REAL NOT NULL,
-  visitorId TEXT NOT NULL, workspaceId TEXT NOT NULL,
   doc TEXT NOT NULL
 );
 `

@@ -34,6 +34,7 @@ const F = {
   csatEligibility: "reporting:getCsatEligibility",
   csatSubmit: "reporting:submitCsatResponse",
   track: "events:track",
+  autoEvent: "events:trackAutoEvent",
 };
 
 const REFRESH_AT = 0.75; // refresh once 75 % of the lifetime is gone (< 25 % left)
@@ -84,6 +85,25 @@ function errText(e: unknown): string {
   return (u ? u[1] : m.split("\n")[0]).trim();
 }
 
+// Event properties as the server accepts them: strings, finite numbers,
+// booleans, null, and arrays of strings/numbers; anything else is dropped.
+function eventProps(data?: Record<string, unknown>) {
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  const ok = (v: unknown) => (typeof v === "number" && isFinite(v)) || typeof v === "string";
+  if (!data || typeof data !== "object" || Array.isArray(data)) return out;
+  for (const k of Object.keys(data)) {
+    const v = (data as any)[k];
+    if (!k || k.length > 100 || n >= 50) continue;
+    if (typeof v === "string") out[k] = v.slice(0, 2048);
+    else if (v === null || typeof v === "boolean" || ok(v)) out[k] = v;
+    else if (Array.isArray(v) && v.length <= 100 && v.every(ok)) out[k] = v.map((x) => (typeof x === "string" ? x.slice(0, 2048) : x));
+    else continue;
+    n++;
+  }
+  return out;
+}
+
 type Child = Node | string | number | null | undefined | false | Child[];
 function h(tag: string, props?: Record<string, any> | null, ...children: Child[]): HTMLElement {
   const el = document.createElement(tag);
@@ -130,6 +150,7 @@ class Widget {
   refreshTimer: any = 0;
   rebooting: Promise<void> | null = null;
   destroyed = false;
+  booted = false; // this widget booted a new session (rather than reusing a stored one)
 
   // UI state
   isOpen = false;
@@ -191,7 +212,12 @@ class Widget {
       this.setError(errText(e));
       throw e;
     }
-    if (this.cfg.trackPageViews) this.trackPageViews();
+    // Page views are opt-in, as in Opencom (its install snippet sets
+    // data-opencom-track-page-views="true").
+    if (this.cfg.trackPageViews) {
+      if (this.booted) this.autoEvent("session_start", { language: navigator.language, screenWidth: screen.width, screenHeight: screen.height });
+      this.trackPageViews();
+    }
   }
 
   readStored(): Session | null {
@@ -235,6 +261,7 @@ class Widget {
     if (Object.keys(attrs).length) args.customAttributes = attrs;
     const res: any = await this.client.mutation(F.boot as any, args);
     if (!res || !res.sessionToken || !res.visitor) throw new Error("Widget session could not be started");
+    this.booted = true;
     const s: Session = {
       token: res.sessionToken,
       expiresAt: res.expiresAt,
@@ -548,9 +575,12 @@ class Widget {
     this.render();
   }
 
-  trackEvent(name: string, data?: Record<string, unknown>) {
+  // OpencomWidget.trackEvent → events:track (a manual event). Resolves to
+  // the event id, or undefined when it could not be recorded (warned).
+  trackEvent(name: string, data?: Record<string, unknown>): Promise<unknown> {
+    if (typeof name !== "string" || !name.trim()) throw new Error("trackEvent expects an event name");
     const s = this.session;
-    if (!s) return this.ready.then(() => this.trackEvent(name, data));
+    if (!s) return this.ready.then(() => this.trackEvent(name, data), () => undefined);
     return this.client
       .mutation(F.track as any, {
         workspaceId: this.cfg.workspaceId,
@@ -558,34 +588,74 @@ class Widget {
         sessionToken: s.token,
         sessionId: this.sid,
         name,
-        properties: data || {},
-        url: location.href,
+        properties: eventProps(data),
+        url: location.href.slice(0, 4096),
       })
       .catch((e) => {
         console.warn("[Opencom Widget] trackEvent:", errText(e));
       });
   }
 
+  // An automatic event (events:trackAutoEvent). Best effort: the server may
+  // drop it (rate limit) and a failure is only logged at debug level.
+  autoEvent(eventType: string, props: Record<string, unknown>) {
+    const s = this.session;
+    if (!s || this.destroyed) return;
+    try {
+      this.client
+        .mutation(F.autoEvent as any, {
+          workspaceId: this.cfg.workspaceId,
+          visitorId: s.visitorId,
+          sessionToken: s.token,
+          sessionId: this.sid,
+          eventType,
+          url: location.href.slice(0, 4096),
+          properties: eventProps(props),
+        })
+        .catch((e) => console.debug("[Opencom Widget] " + eventType + " not recorded:", errText(e)));
+    } catch (e) {
+      console.debug("[Opencom Widget] " + eventType + " not recorded:", e);
+    }
+  }
+
+  // A page_view now and whenever the URL changes: history.pushState and
+  // replaceState (wrapped: the host's call runs first and unchanged, we only
+  // look at the URL afterwards), back/forward (popstate) and hashchange.
   trackPageViews() {
     let last = "";
     const pv = () => {
-      if (location.href === last) return;
-      last = location.href;
-      this.trackEvent("page_view", { url: location.href, title: document.title, referrer: document.referrer || undefined });
+      const url = location.href;
+      if (this.destroyed || url === last) return;
+      // The first view's referrer is the document's; an in-app
+      // navigation's is the page it came from.
+      const referrer = last || document.referrer || null;
+      last = url;
+      this.autoEvent("page_view", { title: document.title, referrer });
     };
     pv();
+    const later = () => setTimeout(pv, 0); // let the app update the title first
     const h = history as any;
     for (const m of ["pushState", "replaceState"]) {
       const orig = h[m];
-      h[m] = function (this: any, ...a: any[]) {
-        const r = orig.apply(this, a);
-        setTimeout(pv, 0);
+      if (typeof orig !== "function") continue;
+      let on = true;
+      const wrapped = function (this: any) {
+        const r = orig.apply(this, arguments as any);
+        if (on) later();
         return r;
       };
-      this.cleanup.push(() => (h[m] = orig));
+      h[m] = wrapped;
+      // Unwrap only if nobody wrapped ours since; otherwise stay in place
+      // as a pass-through so their wrapper keeps working.
+      this.cleanup.push(() => {
+        on = false;
+        if (h[m] === wrapped) h[m] = orig;
+      });
     }
-    addEventListener("popstate", pv);
-    this.cleanup.push(() => removeEventListener("popstate", pv));
+    for (const ev of ["popstate", "hashchange"]) {
+      addEventListener(ev, later);
+      this.cleanup.push(() => removeEventListener(ev, later));
+    }
   }
 
   destroy() {
