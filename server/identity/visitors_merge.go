@@ -153,11 +153,10 @@ func mergeVisitorInto(c *fn.Ctx, source, target sqlstore.Doc, provided sqlstore.
 // target. Moving the widgetSessions is what keeps the widget working: its
 // session token now resolves (access.ResolveVisitor) to the target.
 //
-// Opencom also moves visitorPushTokens and events. Neither table exists in
-// our schema yet (no migration in server/schema/migrations creates them), so
-// today both are skipped and their counts stay 0. The moves below run only
-// once a migration adds the table, and expect visitorId as a key column
-// (Opencom's by_visitor index).
+// Events (migration 0004) move too. Opencom also moves visitorPushTokens,
+// which no migration of ours creates yet (there are no mobile push
+// channels): that move runs only once a migration adds the table, with
+// visitorId as a key column (Opencom's by_visitor index).
 func moveVisitorLinks(c *fn.Ctx, workspaceID, sourceID, targetID string, now float64) (mergeCounts, error) {
 	tx := c.DB()
 	var n mergeCounts
