@@ -50,6 +50,9 @@ func init() {
 	add(Entry{Func: "workspaces:updateHelpCenterAccessPolicy", Allow: Roles(access.SettingsWorkspace), Args: func(fx *Fixture, who Caller) args {
 		return args{"workspaceId": fx.WorkspaceA, "policy": "restricted"}
 	}})
+	add(Entry{Func: "workspaces:updateName", Allow: Roles(access.SettingsWorkspace), Args: func(fx *Fixture, who Caller) args {
+		return args{"workspaceId": fx.WorkspaceA, "name": "Renamed Workspace"}
+	}})
 	add(Entry{Func: "workspaces:validateOrigin", Allow: Everyone, Args: func(fx *Fixture, who Caller) args {
 		return args{"workspaceId": fx.WorkspaceA, "origin": "https://example.com"}
 	}})

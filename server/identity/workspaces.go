@@ -3,6 +3,8 @@ package identity
 import (
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/opencom-go/opencom/server/access"
 	"github.com/opencom-go/opencom/server/fn"
@@ -186,6 +188,32 @@ func (m *module) registerWorkspaces(r *fn.Registry) {
 		return nil, nil
 	})
 
+	// updateName renames a workspace (not in Opencom, which has no rename):
+	// the trimmed name must be 1–100 characters without control characters.
+	r.Mutation("workspaces:updateName", "permission:settings.workspace", fn.Fields{"workspaceId": V.ID("workspaces"), "name": V.String()}, func(c *fn.Ctx, a fn.Args) (any, error) {
+		ws := a.Str("workspaceId")
+		if _, err := access.RequirePermission(c, ws, access.SettingsWorkspace); err != nil {
+			return nil, err
+		}
+		name, err := validWorkspaceName(a.Str("name"))
+		if err != nil {
+			return nil, err
+		}
+		w, err := c.DB().Get("workspaces", ws)
+		if err != nil || w == nil {
+			return nil, orNotFound(err, "Workspace")
+		}
+		old := w.Str("name")
+		if name == old {
+			return map[string]any{"success": true, "name": name}, nil
+		}
+		if err := c.DB().Patch("workspaces", ws, sqlstore.Doc{"name": name}); err != nil {
+			return nil, err
+		}
+		Audit(c, ws, "workspace.settings.changed", AuditEvent{ResourceType: "workspace", ResourceID: ws, Metadata: map[string]any{"field": "name", "from": old, "to": name}})
+		return map[string]any{"success": true, "name": name}, nil
+	})
+
 	r.Mutation("workspaces:updateHelpCenterAccessPolicy", "permission:settings.workspace", fn.Fields{"workspaceId": V.ID("workspaces"), "policy": V.Literal("public", "restricted")}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		ws := a.Str("workspaceId")
 		if _, err := access.RequirePermission(c, ws, access.SettingsWorkspace); err != nil {
@@ -209,6 +237,26 @@ func (m *module) registerWorkspaces(r *fn.Registry) {
 		ok, reason := validateOrigin(w, a.Str("origin"))
 		return map[string]any{"valid": ok, "reason": reason}, nil
 	})
+}
+
+// MaxWorkspaceNameLength is the longest workspace name, in characters.
+const MaxWorkspaceNameLength = 100
+
+// validWorkspaceName trims a new workspace name and checks its length
+// (1–100 characters, counted as Unicode code points) and that it has no
+// control characters.
+func validWorkspaceName(s string) (string, error) {
+	name := strings.TrimSpace(s)
+	if name == "" {
+		return "", fn.ErrInvalid("Workspace name is required")
+	}
+	if n := utf8.RuneCountInString(name); n > MaxWorkspaceNameLength {
+		return "", fn.ErrInvalid("Workspace name must be at most %d characters (got %d)", MaxWorkspaceNameLength, n)
+	}
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", fn.ErrInvalid("Workspace name must not contain control characters")
+	}
+	return name, nil
 }
 
 // orNotFound turns a missing document into NOT_FOUND.

@@ -15,6 +15,7 @@ export const api = {
   workspaces: {
     get: q("workspaces:get"),
     updateAllowedOrigins: m("workspaces:updateAllowedOrigins"),
+    updateName: m("workspaces:updateName"),
     create: m("workspaces:create"),
   },
   members: {

@@ -63,6 +63,7 @@ function WorkspaceTab() {
           <dd>{s.role}</dd>
         </dl>
       </div>
+      <WorkspaceNameCard current={ws?.name ?? s.workspaceName} />
       <form
         className="card"
         aria-label="Allowed origins"
@@ -102,6 +103,63 @@ function WorkspaceTab() {
       </form>
       <ErrorNote error={error} onDismiss={() => setError(null)} />
     </div>
+  );
+}
+
+/** Renames the workspace (workspaces:updateName); read-only for roles without settings.workspace. */
+function WorkspaceNameCard({ current }: { current: string }) {
+  const s = useSession();
+  const updateName = useMutation(api.workspaces.updateName);
+  const { error, setError, busy, run } = useRunner();
+  const [draft, setDraft] = useState<string | null>(null);
+  const [saved, setSaved] = useState("");
+  if (!s.can("settings.workspace")) {
+    return (
+      <div className="card">
+        <h2>Workspace name</h2>
+        <p data-testid="workspace-name-readonly">{current}</p>
+        <p className="muted">Only owners and admins can rename the workspace.</p>
+      </div>
+    );
+  }
+  const value = draft ?? current;
+  return (
+    <form
+      className="card"
+      aria-label="Rename workspace"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setSaved("");
+        const r: any = await run(() => updateName({ workspaceId: s.workspaceId, name: value }));
+        if (r?.success) {
+          setDraft(null);
+          setSaved(`Saved. The workspace is now called “${r.name}”.`);
+        }
+      }}
+    >
+      <h2>Workspace name</h2>
+      <div className="row">
+        <label className="grow">
+          Workspace name
+          <input
+            value={value}
+            onChange={(e) => {
+              setDraft(e.target.value);
+              setSaved("");
+            }}
+          />
+        </label>
+        <button type="submit" disabled={busy || value === current}>
+          Save name
+        </button>
+      </div>
+      {saved && (
+        <p className="notice" role="status">
+          {saved}
+        </p>
+      )}
+      <ErrorNote error={error} onDismiss={() => setError(null)} />
+    </form>
   );
 }
 
