@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/opencom-go/opencom/server"
+	"github.com/opencom-go/opencom/server/attachments"
 	"github.com/opencom-go/opencom/server/channel"
 	"github.com/opencom-go/opencom/server/demo"
 	"github.com/opencom-go/opencom/server/inbox"
@@ -13,7 +14,7 @@ import (
 // and package server cannot import packages that import it.
 func init() {
 	server.Modules = append(server.Modules, func(s *server.Server) {
-		inbox.Register(s.Registry, inbox.Deps{Invalidate: s.Hub.Invalidate})
+		inbox.Register(s.Registry, inbox.Deps{Invalidate: s.Hub.Invalidate, FileURL: attachments.FileURL(func() string { return s.Cfg.PublicURL })})
 	})
 	server.Routes = append(server.Routes, func(s *server.Server, mux *http.ServeMux) {
 		mux.Handle("GET /ws", channel.New(s.Store, s.Tokens, s.Log))

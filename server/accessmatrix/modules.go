@@ -2,6 +2,7 @@ package accessmatrix
 
 import (
 	"github.com/opencom-go/opencom/server"
+	"github.com/opencom-go/opencom/server/attachments"
 	"github.com/opencom-go/opencom/server/identity"
 	"github.com/opencom-go/opencom/server/inbox"
 )
@@ -16,6 +17,6 @@ type Module struct {
 var Modules = []Module{
 	{"github.com/opencom-go/opencom/server/identity", identity.Module},
 	{"github.com/opencom-go/opencom/server/inbox", func(s *server.Server) {
-		inbox.Register(s.Registry, inbox.Deps{Invalidate: s.Hub.Invalidate})
+		inbox.Register(s.Registry, inbox.Deps{Invalidate: s.Hub.Invalidate, FileURL: attachments.FileURL(func() string { return s.Cfg.PublicURL })})
 	}},
 }

@@ -1,12 +1,15 @@
 package inbox
 
 import (
+	"strings"
+
 	"github.com/opencom-go/opencom/server/access"
+	"github.com/opencom-go/opencom/server/attachments"
 	"github.com/opencom-go/opencom/server/fn"
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
-func registerMessages(r *fn.Registry) {
+func registerMessages(r *fn.Registry, fileURL attachments.URLFunc) {
 	r.Query("messages:list", "agent or visitor", fn.Fields{
 		"conversationId": V.ID("conversations"),
 		"visitorId":      V.Optional(V.ID("visitors")),
@@ -52,7 +55,7 @@ func registerMessages(r *fn.Registry) {
 				return nil, err
 			}
 			for i, m := range pg.Page {
-				if pg.Page[i], err = decorate(c, m, names); err != nil {
+				if pg.Page[i], err = decorate(c, m, names, fileURL); err != nil {
 					return nil, err
 				}
 			}
@@ -63,7 +66,7 @@ func registerMessages(r *fn.Registry) {
 			return nil, err
 		}
 		for i, m := range ms {
-			if ms[i], err = decorate(c, m, names); err != nil {
+			if ms[i], err = decorate(c, m, names, fileURL); err != nil {
 				return nil, err
 			}
 		}
@@ -75,7 +78,7 @@ func registerMessages(r *fn.Registry) {
 		"senderId":       V.String(),
 		"senderType":     V.Literal("user", "visitor", "agent", "bot"),
 		"content":        V.String(),
-		"attachmentIds":  V.Optional(V.Array(V.String())),
+		"attachmentIds":  V.Optional(V.Array(V.ID("supportAttachments"))),
 		"visitorId":      V.Optional(V.ID("visitors")),
 		"sessionToken":   V.Optional(V.String()),
 		"isInternal":     V.Optional(V.Boolean()),
@@ -88,14 +91,13 @@ func registerMessages(r *fn.Registry) {
 		if senderType == "bot" {
 			return nil, fn.Errorf(fn.NotAuthorized, "Not authorized: bot messages can only be sent by internal system callers")
 		}
+		// A message may be only attachments; text is required otherwise.
 		content, err := requireText("content", a.Str("content"), maxMessageLen)
-		if err != nil {
+		if err != nil && (len(a.List("attachmentIds")) == 0 || strings.TrimSpace(a.Str("content")) != "") {
 			return nil, err
 		}
-		if len(a.List("attachmentIds")) > 0 {
-			return nil, fn.ErrInvalid("Attachments are not supported on this server yet")
-		}
 		var senderID string
+		var actor attachments.Actor
 		if senderType == "visitor" {
 			if a.Str("sessionToken") == "" {
 				return nil, fn.Errorf(fn.NotAuthenticated, "Session token required")
@@ -105,6 +107,7 @@ func registerMessages(r *fn.Registry) {
 				return nil, fn.Errorf(errCode(err), "Not authorized to send messages to this conversation")
 			}
 			senderID = cc.visitor.ID
+			actor = attachments.Visitor(senderID)
 			if a.Bool("isInternal") {
 				return nil, fn.Errorf(fn.NotAuthorized, "Visitors cannot write internal notes")
 			}
@@ -116,8 +119,13 @@ func registerMessages(r *fn.Registry) {
 				return nil, err
 			}
 			senderID = m.UserID
+			actor = attachments.Agent(senderID)
 		}
-		return sendMessage(c, conv, senderType, senderID, content, a.Bool("isInternal"))
+		ids, err := attachments.Check(c, conv.Str("workspaceId"), a.List("attachmentIds"), actor)
+		if err != nil {
+			return nil, err
+		}
+		return sendMessage(c, conv, senderType, senderID, content, a.Bool("isInternal"), ids)
 	})
 
 	r.InternalMutation("messages:internalSendBotMessage", fn.Fields{
@@ -133,7 +141,7 @@ func registerMessages(r *fn.Registry) {
 		if err != nil {
 			return nil, err
 		}
-		return sendMessage(c, conv, "bot", orDefault(a.Str("senderId"), "system"), content, false)
+		return sendMessage(c, conv, "bot", orDefault(a.Str("senderId"), "system"), content, false, nil)
 	})
 }
 
@@ -148,21 +156,33 @@ func errCode(err error) string {
 // inbox derives from it: last-message time and preview, the other side's
 // unread counter, reopening on a visitor reply, and first-response time.
 // Internal notes change nothing the visitor can see.
-func sendMessage(c *fn.Ctx, conv sqlstore.Doc, senderType, senderID, content string, internal bool) (any, error) {
+func sendMessage(c *fn.Ctx, conv sqlstore.Doc, senderType, senderID, content string, internal bool, attachmentIDs []string) (any, error) {
 	now := c.NowMs()
 	msg := sqlstore.Doc{"conversationId": conv.ID(), "workspaceId": conv.Str("workspaceId"), "senderId": senderID,
 		"senderType": senderType, "content": content, "channel": "chat", "createdAt": now}
 	if internal {
 		msg["isInternal"] = true
 	}
+	if len(attachmentIDs) > 0 {
+		msg["attachmentIds"] = attachmentIDs
+	}
 	id, err := c.DB().Insert("messages", msg)
 	if err != nil {
+		return nil, err
+	}
+	// attachmentIDs were checked by attachments.Check; an error from here
+	// on fails the mutation, so nothing stays bound.
+	if err := attachments.Bind(c, attachmentIDs, attachments.Binding{MessageID: id}); err != nil {
 		return nil, err
 	}
 	if internal {
 		return id, nil
 	}
-	patch := sqlstore.Doc{"updatedAt": now, "lastMessageAt": now, "lastMessagePreview": preview(content), "lastMessageSenderType": senderType}
+	pv := preview(content)
+	if pv == "" && len(attachmentIDs) > 0 {
+		pv = attachments.PreviewLabel(len(attachmentIDs))
+	}
+	patch := sqlstore.Doc{"updatedAt": now, "lastMessageAt": now, "lastMessagePreview": pv, "lastMessageSenderType": senderType}
 	switch senderType {
 	case "visitor":
 		patch["unreadByAgent"] = conv.Num("unreadByAgent") + 1
@@ -192,9 +212,13 @@ func sendMessage(c *fn.Ctx, conv sqlstore.Doc, senderType, senderID, content str
 
 // decorate adds Opencom's derived fields: senderName for staff messages
 // and the attachments list.
-func decorate(c *fn.Ctx, m sqlstore.Doc, names map[string]string) (sqlstore.Doc, error) {
+func decorate(c *fn.Ctx, m sqlstore.Doc, names map[string]string, fileURL attachments.URLFunc) (sqlstore.Doc, error) {
 	out := copyDoc(m)
-	out["attachments"] = []any{}
+	att, err := attachments.Descriptors(c, listOf(m["attachmentIds"]), fileURL)
+	if err != nil {
+		return nil, err
+	}
+	out["attachments"] = att
 	st := m.Str("senderType")
 	if st == "agent" || st == "user" {
 		sid := m.Str("senderId")
@@ -212,4 +236,19 @@ func decorate(c *fn.Ctx, m sqlstore.Doc, names map[string]string) (sqlstore.Doc,
 		out["senderName"] = n
 	}
 	return out, nil
+}
+
+// listOf reads a document's id list (attachmentIds) as []any.
+func listOf(v any) []any {
+	switch l := v.(type) {
+	case []any:
+		return l
+	case []string:
+		out := make([]any, len(l))
+		for i, s := range l {
+			out[i] = s
+		}
+		return out
+	}
+	return nil
 }

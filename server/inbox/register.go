@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opencom-go/opencom/server/access"
+	"github.com/opencom-go/opencom/server/attachments"
 	"github.com/opencom-go/opencom/server/fn"
 	"github.com/opencom-go/opencom/sqlstore"
 )
@@ -22,15 +23,22 @@ type Deps struct {
 	// Invalidate wakes subscriptions that read state kept outside the
 	// database (typing indicators). Nil in tests that do not subscribe.
 	Invalidate func(keys ...sqlstore.ReadKey)
+	// FileURL builds attachment download URLs (attachments.FileURL over
+	// the server's public URL). Nil: relative URLs.
+	FileURL attachments.URLFunc
 }
 
 // Register adds every inbox function to r.
 func Register(r *fn.Registry, d Deps) {
 	registerConversations(r)
-	registerMessages(r)
+	fileURL := d.FileURL
+	if fileURL == nil {
+		fileURL = attachments.FileURL(nil)
+	}
+	registerMessages(r, fileURL)
 	registerTags(r)
 	registerSnippets(r)
-	registerTickets(r)
+	registerTickets(r, fileURL)
 	registerAutomationSettings(r)
 	registerCsat(r)
 	registerSearch(r)

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"github.com/opencom-go/opencom/server/access"
+	"github.com/opencom-go/opencom/server/attachments"
 	"github.com/opencom-go/opencom/server/fn"
 	"github.com/opencom-go/opencom/sqlstore"
 )
@@ -12,7 +13,7 @@ var (
 	formDataV       = V.Record(V.Union(V.String(), V.Number(), V.Boolean(), V.Null(), V.Array(V.String())))
 )
 
-func registerTickets(r *fn.Registry) {
+func registerTickets(r *fn.Registry, fileURL attachments.URLFunc) {
 	r.Query("tickets:list", "permission:conversations.read", fn.Fields{
 		"workspaceId": V.ID("workspaces"), "status": V.Optional(ticketStatusV), "assigneeId": V.Optional(V.ID("users")),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
@@ -32,7 +33,7 @@ func registerTickets(r *fn.Registry) {
 		}
 		out := make([]sqlstore.Doc, 0, len(ts))
 		for _, t := range ts {
-			e, err := enrichTicket(c, t, false, false)
+			e, err := enrichTicket(c, t, false, false, fileURL)
 			if err != nil {
 				return nil, err
 			}
@@ -53,7 +54,7 @@ func registerTickets(r *fn.Registry) {
 			return nil, err
 		}
 		// Unlike Opencom, a visitor never receives internal comments.
-		return enrichTicket(c, t, true, !visitor)
+		return enrichTicket(c, t, true, !visitor, fileURL)
 	})
 
 	r.Query("tickets:listByVisitor", "agent or visitor", fn.Fields{
@@ -74,15 +75,24 @@ func registerTickets(r *fn.Registry) {
 			vid = a.Str("visitorId")
 		}
 		ts, err := c.DB().Query("tickets").Eq("visitorId", vid).Filter(func(d sqlstore.Doc) bool { return d.Str("workspaceId") == ws }).Desc().Collect()
-		return docs(ts), err
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range ts {
+			if ts[i], err = withAttachments(c, t, fileURL); err != nil {
+				return nil, err
+			}
+		}
+		return docs(ts), nil
 	})
 
 	r.Mutation("tickets:create", "agent or visitor", fn.Fields{
 		"workspaceId": V.ID("workspaces"), "visitorId": V.Optional(V.ID("visitors")), "sessionToken": V.Optional(V.String()),
-		"subject": V.String(), "description": V.Optional(V.String()), "attachmentIds": V.Optional(V.Array(V.String())),
+		"subject": V.String(), "description": V.Optional(V.String()), "attachmentIds": V.Optional(V.Array(V.ID("supportAttachments"))),
 		"priority": V.Optional(ticketPriorityV), "formId": V.Optional(V.String()), "formData": V.Optional(formDataV),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		ws := a.Str("workspaceId")
+		var actor attachments.Actor
 		d := sqlstore.Doc{"workspaceId": ws, "status": "submitted", "priority": orDefault(a.Str("priority"), "normal"),
 			"createdAt": c.NowMs(), "updatedAt": c.NowMs()}
 		if tok := a.Str("sessionToken"); tok != "" {
@@ -91,10 +101,13 @@ func registerTickets(r *fn.Registry) {
 				return nil, err
 			}
 			d["visitorId"] = v.ID
+			actor = attachments.Visitor(v.ID)
 		} else {
-			if _, err := access.RequirePermission(c, ws, access.ConversationsReply); err != nil {
+			m, err := access.RequirePermission(c, ws, access.ConversationsReply)
+			if err != nil {
 				return nil, err
 			}
+			actor = attachments.Agent(m.UserID)
 			if vid := a.Str("visitorId"); vid != "" {
 				v, err := c.DB().Get("visitors", vid)
 				if err != nil {
@@ -111,8 +124,12 @@ func registerTickets(r *fn.Registry) {
 			return nil, err
 		}
 		d["subject"] = subject
-		if len(a.List("attachmentIds")) > 0 {
-			return nil, fn.ErrInvalid("Attachments are not supported on this server yet")
+		ids, err := attachments.Check(c, ws, a.List("attachmentIds"), actor)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) > 0 {
+			d["attachmentIds"] = ids
 		}
 		for _, k := range []string{"description", "formId"} {
 			if a.Has(k) {
@@ -122,7 +139,11 @@ func registerTickets(r *fn.Registry) {
 		if a.Has("formData") {
 			d["formData"] = a.Map("formData")
 		}
-		return c.DB().Insert("tickets", d)
+		id, err := c.DB().Insert("tickets", d)
+		if err != nil {
+			return nil, err
+		}
+		return id, attachments.Bind(c, ids, attachments.Binding{TicketID: id})
 	})
 
 	r.Mutation("tickets:update", "permission:conversations.reply", fn.Fields{
@@ -205,7 +226,7 @@ func registerTickets(r *fn.Registry) {
 
 	r.Mutation("tickets:addComment", "agent or visitor", fn.Fields{
 		"ticketId": V.ID("tickets"), "visitorId": V.Optional(V.ID("visitors")), "content": V.String(),
-		"attachmentIds": V.Optional(V.Array(V.String())), "isInternal": V.Optional(V.Boolean()),
+		"attachmentIds": V.Optional(V.Array(V.ID("supportAttachments"))), "isInternal": V.Optional(V.Boolean()),
 		"authorId": V.Optional(V.String()), "authorType": V.Optional(V.String()), "sessionToken": V.Optional(V.String()),
 	}, func(c *fn.Ctx, a fn.Args) (any, error) {
 		t, err := getDoc(c, "tickets", a.Str("ticketId"), "Ticket")
@@ -217,6 +238,7 @@ func registerTickets(r *fn.Registry) {
 			return nil, err
 		}
 		d := sqlstore.Doc{"ticketId": t.ID(), "content": content, "createdAt": c.NowMs()}
+		var actor attachments.Actor
 		if tok := a.Str("sessionToken"); tok != "" {
 			v, err := visitorFor(c, tok, t.Str("workspaceId"), a.Str("visitorId"))
 			if err != nil {
@@ -226,15 +248,27 @@ func registerTickets(r *fn.Registry) {
 				return nil, fn.Errorf(fn.NotAuthorized, "Not authorized to comment on this ticket")
 			}
 			d["authorId"], d["authorType"], d["isInternal"] = v.ID, "visitor", false
+			actor = attachments.Visitor(v.ID)
 		} else {
 			m, err := access.RequirePermission(c, t.Str("workspaceId"), access.ConversationsReply)
 			if err != nil {
 				return nil, err
 			}
 			d["authorId"], d["authorType"], d["isInternal"] = m.UserID, "agent", a.Bool("isInternal")
+			actor = attachments.Agent(m.UserID)
+		}
+		ids, err := attachments.Check(c, t.Str("workspaceId"), a.List("attachmentIds"), actor)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) > 0 {
+			d["attachmentIds"] = ids
 		}
 		id, err := c.DB().Insert("ticketComments", d)
 		if err != nil {
+			return nil, err
+		}
+		if err := attachments.Bind(c, ids, attachments.Binding{TicketCommentID: id}); err != nil {
 			return nil, err
 		}
 		return id, c.DB().Patch("tickets", t.ID(), sqlstore.Doc{"updatedAt": c.NowMs()})
@@ -252,7 +286,7 @@ func registerTickets(r *fn.Registry) {
 			return []any{}, err
 		}
 		internal := !visitor && a.Bool("includeInternal")
-		ds, err := comments(c, t.ID(), internal)
+		ds, err := comments(c, t.ID(), internal, fileURL)
 		return docs(ds), err
 	})
 }
@@ -279,18 +313,40 @@ func ticketAccess(c *fn.Ctx, t sqlstore.Doc, a fn.Args, _ bool) (bool, error) {
 	return false, err
 }
 
-func comments(c *fn.Ctx, ticketID string, includeInternal bool) ([]sqlstore.Doc, error) {
+func comments(c *fn.Ctx, ticketID string, includeInternal bool, fileURL attachments.URLFunc) ([]sqlstore.Doc, error) {
 	q := c.DB().Query("ticketComments").Eq("ticketId", ticketID)
 	if !includeInternal {
 		q = q.Filter(func(d sqlstore.Doc) bool { return !d.Bool("isInternal") })
 	}
-	return q.Collect()
+	ds, err := q.Collect()
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range ds {
+		if ds[i], err = withAttachments(c, d, fileURL); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
 }
 
-func enrichTicket(c *fn.Ctx, t sqlstore.Doc, full, includeInternal bool) (sqlstore.Doc, error) {
-	e := copyDoc(t)
-	e["attachments"] = []any{}
-	var err error
+// withAttachments copies a ticket or comment with its attachment
+// descriptors.
+func withAttachments(c *fn.Ctx, d sqlstore.Doc, fileURL attachments.URLFunc) (sqlstore.Doc, error) {
+	att, err := attachments.Descriptors(c, listOf(d["attachmentIds"]), fileURL)
+	if err != nil {
+		return nil, err
+	}
+	e := copyDoc(d)
+	e["attachments"] = att
+	return e, nil
+}
+
+func enrichTicket(c *fn.Ctx, t sqlstore.Doc, full, includeInternal bool, fileURL attachments.URLFunc) (sqlstore.Doc, error) {
+	e, err := withAttachments(c, t, fileURL)
+	if err != nil {
+		return nil, err
+	}
 	var visitor, assignee, conv sqlstore.Doc
 	if v := t.Str("visitorId"); v != "" {
 		if visitor, err = c.DB().Get("visitors", v); err != nil {
@@ -310,7 +366,7 @@ func enrichTicket(c *fn.Ctx, t sqlstore.Doc, full, includeInternal bool) (sqlsto
 			}
 		}
 		e["conversation"] = nullable(conv)
-		cs, err := comments(c, t.ID(), includeInternal)
+		cs, err := comments(c, t.ID(), includeInternal, fileURL)
 		if err != nil {
 			return nil, err
 		}
