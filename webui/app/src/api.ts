@@ -43,6 +43,10 @@ export const api = {
     list: q("messages:list"),
     send: m("messages:send"),
   },
+  attachments: {
+    generateUploadUrl: m("supportAttachments:generateUploadUrl"),
+    finalizeUpload: m("supportAttachments:finalizeUpload"),
+  },
   typing: {
     get: q("typing:get"),
     set: m("typing:set"),

@@ -14,7 +14,8 @@ type User = {
 };
 type Config = { convexUrl: string; workspaceId: string; trackPageViews?: boolean; user?: User };
 type Session = { token: string; expiresAt: number; issuedAt: number; visitorId: string; ext?: string | null; email?: string | null };
-type Pending = { id: string; content: string; convId: string | null; status: "pending" | "failed"; error?: string; retried?: boolean };
+type Staged = { attachmentId: string; fileName: string; mimeType: string; size: number };
+type Pending = { id: string; content: string; files: Staged[]; convId: string | null; status: "pending" | "failed"; error?: string; retried?: boolean };
 type Doc = Record<string, any> & { _id: string };
 
 // Function names (see server/identity and server/inbox).
@@ -35,7 +36,34 @@ const F = {
   csatSubmit: "reporting:submitCsatResponse",
   track: "events:track",
   autoEvent: "events:trackAutoEvent",
+  uploadUrl: "supportAttachments:generateUploadUrl",
+  finalize: "supportAttachments:finalizeUpload",
 };
+
+const MAX_FILES = 5;
+const ACCEPT = ".png,.jpg,.jpeg,.gif,.webp,.pdf,.txt,.csv,.json,.zip";
+
+function fileSize(n: number): string {
+  return n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB";
+}
+
+// Attachment descriptors {_id, fileName, mimeType, size, url}: images as
+// thumbnails linking to the file, anything else as a download link.
+function attachmentNodes(list: any): Node | null {
+  if (!Array.isArray(list) || !list.length) return null;
+  return h(
+    "div",
+    { class: "files" },
+    list.map((a: any) => {
+      const url = typeof a.url === "string" && /^https?:/i.test(a.url) ? a.url : null;
+      const name = String(a.fileName ?? "file");
+      if (!url) return h("span", { class: "file" }, name);
+      if (String(a.mimeType).startsWith("image/"))
+        return h("a", { class: "file img", href: url, target: "_blank", rel: "noopener noreferrer", title: name }, h("img", { src: url, alt: name, loading: "lazy" }));
+      return h("a", { class: "file", href: url, download: name, target: "_blank", rel: "noopener noreferrer" }, name + " (" + fileSize(Number(a.size) || 0) + ")");
+    }),
+  );
+}
 
 const REFRESH_AT = 0.75; // refresh once 75 % of the lifetime is gone (< 25 % left)
 const SESSION_ERR = /Invalid session token|Session expired|Session token (required|does not match)/i;
@@ -127,6 +155,8 @@ function h(tag: string, props?: Record<string, any> | null, ...children: Child[]
 
 const CHAT_ICON =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.9 2 11.6c0 2.4 1.2 4.6 3.1 6.1L4.4 21l3.9-1.9c1.2.4 2.4.6 3.7.6 5.5 0 10-3.9 10-8.6S17.5 3 12 3z"/></svg>';
+const CLIP_ICON =
+  '<svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"/></svg>';
 const CLOSE_ICON = '<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z"/></svg>';
 
 function timeOf(ms: number) {
@@ -184,6 +214,7 @@ class Widget {
   banner!: HTMLElement;
   body!: HTMLElement;
   composer!: HTMLFormElement;
+  chips!: HTMLElement;
   input!: HTMLTextAreaElement;
   live!: HTMLElement;
 
@@ -504,10 +535,43 @@ class Widget {
     return this.creating;
   }
 
+  staged: Staged[] = [];
+  uploading = 0;
+
+  async attach(files: File[]) {
+    if (!this.session) return;
+    if (files.length > MAX_FILES - this.staged.length) {
+      this.setError(`You can attach up to ${MAX_FILES} files at a time.`);
+      files = files.slice(0, Math.max(0, MAX_FILES - this.staged.length));
+    }
+    for (const file of files) {
+      this.uploading++;
+      this.render();
+      try {
+        const args = this.sessionArgs();
+        const url: string = await this.client.mutation(F.uploadUrl as any, args);
+        const res = await fetch(url, { method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file });
+        if (res.status === 413) throw new Error("File exceeds 10MB maximum size.");
+        if (!res.ok) throw new Error("Upload failed");
+        const { storageId } = await res.json();
+        const r: any = await this.client.mutation(F.finalize as any, { ...args, storageId, fileName: file.name });
+        if (r.status !== "staged") throw new Error(r.message || "Upload rejected");
+        this.staged.push({ attachmentId: r.attachmentId, fileName: r.fileName, mimeType: r.mimeType, size: r.size });
+      } catch (e) {
+        this.setError(file.name + ": " + errText(e));
+      } finally {
+        this.uploading--;
+        this.render();
+      }
+    }
+  }
+
   send(text: string) {
     const content = text.trim();
-    if (!content || !this.session) return;
-    const p: Pending = { id: "p" + ++this.seq, content, convId: this.convId, status: "pending" };
+    if ((!content && !this.staged.length) || !this.session || this.uploading) return;
+    const files = this.staged;
+    this.staged = [];
+    const p: Pending = { id: "p" + ++this.seq, content, files, convId: this.convId, status: "pending" };
     this.pending.push(p);
     this.render();
     this.deliver(p);
@@ -523,6 +587,7 @@ class Widget {
       await this.client.mutation(F.send as any, {
         conversationId: p.convId,
         content: p.content,
+        ...(p.files.length ? { attachmentIds: p.files.map((f) => f.attachmentId) } : {}),
         senderType: "visitor",
         senderId: s.visitorId,
         visitorId: s.visitorId,
@@ -693,7 +758,23 @@ class Widget {
       }
     });
     this.input.addEventListener("input", () => this.sendTyping());
-    this.composer = h("form", { class: "composer", hidden: true }, this.input, h("button", { type: "submit", "aria-label": "Send message" }, "Send")) as HTMLFormElement;
+    const fileInput = h("input", { type: "file", multiple: true, accept: ACCEPT, class: "sr", tabindex: "-1", "aria-hidden": "true", "data-attach": "" }) as HTMLInputElement;
+    fileInput.addEventListener("change", () => {
+      const files = Array.from(fileInput.files || []);
+      fileInput.value = "";
+      if (files.length) this.attach(files);
+    });
+    const attachBtn = h("button", { type: "button", class: "attach", "aria-label": "Attach files", title: "Attach files", onClick: () => fileInput.click() });
+    attachBtn.innerHTML = CLIP_ICON;
+    this.chips = h("ul", { class: "chips", "aria-label": "Attached files", hidden: true });
+    this.composer = h(
+      "form",
+      { class: "composer", hidden: true },
+      fileInput,
+      attachBtn,
+      this.input,
+      h("button", { type: "submit", "aria-label": "Send message" }, "Send"),
+    ) as HTMLFormElement;
     this.composer.addEventListener("submit", (e) => {
       e.preventDefault();
       this.onSubmit();
@@ -704,6 +785,7 @@ class Widget {
       h("div", { class: "head" }, this.back, this.title, closeBtn),
       this.banner,
       this.body,
+      this.chips,
       this.composer,
       this.live,
     );
@@ -720,7 +802,7 @@ class Widget {
 
   onSubmit() {
     const v = this.input.value;
-    if (!v.trim()) return;
+    if ((!v.trim() && !this.staged.length) || this.uploading) return;
     this.input.value = "";
     this.send(v);
   }
@@ -753,6 +835,18 @@ class Widget {
     const inConv = this.view === "conv";
     this.back.hidden = !inConv;
     this.composer.hidden = !inConv;
+    this.chips.hidden = !inConv || (!this.staged.length && !this.uploading);
+    this.chips.replaceChildren(
+      ...this.staged.map((f) =>
+        h(
+          "li",
+          { class: "chip" },
+          f.fileName + " ",
+          h("button", { type: "button", "aria-label": "Remove " + f.fileName, onClick: () => ((this.staged = this.staged.filter((x) => x !== f)), this.render()) }, "×"),
+        ),
+      ),
+      ...(this.uploading ? [h("li", { class: "chip", role: "status" }, "Uploading…")] : []),
+    );
     this.title.textContent = inConv ? "Conversation" : "Messages";
     const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 40;
     // Re-rendering replaces nodes: keep keyboard focus on the "same" control.
@@ -811,7 +905,8 @@ class Widget {
         "li",
         { class: "msg" + (me ? " me" : " them"), "data-message": m._id, "data-sender": m.senderType },
         who ? h("span", { class: "who" }, who) : null,
-        h("div", { class: "bubble" }, String(m.content ?? "")),
+        m.content ? h("div", { class: "bubble" }, String(m.content)) : null,
+        attachmentNodes(m.attachments),
         h("span", { class: "meta" }, timeOf(m.createdAt || m._creationTime)),
       );
     });
@@ -820,7 +915,8 @@ class Widget {
         h(
           "li",
           { class: "msg me " + p.status, "data-pending": p.status },
-          h("div", { class: "bubble" }, p.content),
+          p.content ? h("div", { class: "bubble" }, p.content) : null,
+          p.files.length ? h("div", { class: "files" }, p.files.map((f) => h("span", { class: "file" }, f.fileName))) : null,
           h(
             "span",
             { class: "meta" },

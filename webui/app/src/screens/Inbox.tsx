@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent as RKeyboardEvent } from "react";
 import { useMutation, useQueries, useQuery } from "convex/react";
 import { api } from "../api";
+import { ACCEPT, Attachments, StagedChips, useUploads } from "../attachments";
 import { ErrorNote, fmtTime, Link, Loading, navigate, Section, timeAgo, useSafeQuery, useRunner, useSession } from "../ui";
 
 type Status = "open" | "snoozed" | "closed";
@@ -455,7 +456,8 @@ function Message({ m, visitorLabel }: { m: any; visitorLabel: string }) {
       <div className="msg-meta">
         {who} · <time dateTime={new Date(m.createdAt ?? m._creationTime).toISOString()}>{timeAgo(m.createdAt ?? m._creationTime)}</time>
       </div>
-      <div className="msg-body">{m.content}</div>
+      {m.content ? <div className="msg-body">{m.content}</div> : null}
+      <Attachments items={m.attachments} />
     </div>
   );
 }
@@ -523,6 +525,13 @@ function Composer({ id }: { id: string }) {
   const { error, setError, busy, run } = useRunner();
   const lastTyping = useRef(0);
   const boxRef = useRef<HTMLTextAreaElement>(null);
+  const uploads = useUploads(s.workspaceId);
+
+  async function attach(files: FileList | null) {
+    if (!files || files.length === 0) return;
+    const err = await uploads.add(Array.from(files));
+    if (err) setError(new Error(err));
+  }
 
   // The "/word" immediately before the caret opens the snippet picker.
   const caret = boxRef.current?.selectionStart ?? text.length;
@@ -560,18 +569,31 @@ function Composer({ id }: { id: string }) {
 
   async function submit() {
     const content = text.trim();
-    if (!content) return;
+    const files = uploads.staged;
+    if ((!content && files.length === 0) || uploads.uploading > 0) return;
     // Clear at once (the message shows up through the live query); put the
-    // text back if the server refuses it.
+    // text and files back if the server refuses them.
     setText("");
+    uploads.clear();
     sessionStorage.removeItem("draft:" + id);
+    const attachmentIds = files.map((f) => f.attachmentId);
     const ok = await run(async () => {
-      await send({ conversationId: id, senderId: s.userId, senderType: "agent", content, ...(internal ? { isInternal: true } : {}) });
+      await send({
+        conversationId: id,
+        senderId: s.userId,
+        senderType: "agent",
+        content,
+        ...(attachmentIds.length ? { attachmentIds } : {}),
+        ...(internal ? { isInternal: true } : {}),
+      });
       lastTyping.current = 0;
       setTyping({ conversationId: id, isTyping: false }).catch(() => {});
       return true;
     });
-    if (!ok) setText((cur) => cur || content);
+    if (!ok) {
+      setText((cur) => cur || content);
+      uploads.setStaged((cur) => (cur.length ? cur : files));
+    }
   }
 
   function onKeyDown(e: RKeyboardEvent<HTMLTextAreaElement>) {
@@ -618,10 +640,29 @@ function Composer({ id }: { id: string }) {
         onKeyDown={onKeyDown}
         onSelect={() => setPick((p) => p)}
       />
+      <StagedChips staged={uploads.staged} onRemove={uploads.remove} />
       <div className="composer-foot">
+        <label className="attach-btn" title="Attach files (PNG, JPEG, GIF, WEBP, PDF, TXT, CSV, JSON, ZIP; up to 10 MB)">
+          <input
+            type="file"
+            multiple
+            accept={ACCEPT}
+            aria-label="Attach files"
+            data-testid="attach-input"
+            onChange={(e) => {
+              attach(e.target.files);
+              e.target.value = "";
+            }}
+          />
+          <svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+            <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" />
+          </svg>
+          Attach
+        </label>
+        {uploads.uploading > 0 && <span className="muted" role="status">Uploading…</span>}
         <ErrorNote error={error} onDismiss={() => setError(null)} />
         <span className="spacer" />
-        <button onClick={submit} disabled={busy || !text.trim()}>
+        <button onClick={submit} disabled={busy || uploads.uploading > 0 || (!text.trim() && uploads.staged.length === 0)}>
           {internal ? "Add note" : "Send"}
         </button>
       </div>
