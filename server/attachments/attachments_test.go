@@ -431,6 +431,21 @@ func TestUploadToken(t *testing.T) {
 		}
 		return nil
 	})
+	// Nor does the mutation log keep it, even for a call that would be
+	// answered from the log when re-sent (a WebSocket mutation).
+	res := e.s.Engine.Mutation(context.Background(), fn.Call{Path: "supportAttachments:generateUploadUrl",
+		Args: map[string]any{"workspaceId": e.wsA, "sessionToken": e.tok1}, SessionID: "ws-session", RequestID: 7})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	var logged string
+	e.st.Read(context.Background(), func(tx *sqlstore.Tx) error {
+		tx.QueryRow(`SELECT coalesce(group_concat(result, ' '), '') FROM _mutation_log`).Scan(&logged)
+		return nil
+	})
+	if strings.Contains(logged, "token=") {
+		t.Errorf("upload URL kept in the mutation log: %s", logged)
+	}
 	u2 := e.uploadURL(e.v1W(), e.wsA)
 	e.clock.Add(time.Hour + time.Second)
 	if code, _ := post(t, u2, "image/png", bytes.NewReader(pngBytes)); code != http.StatusUnauthorized {

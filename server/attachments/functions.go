@@ -21,6 +21,8 @@ type Config struct {
 // Register adds the supportAttachments functions and the storage cleanup
 // cron to r.
 func Register(r *fn.Registry, cfg Config) {
+	// The URL's token is stored hashed only: the outcome stays out of the
+	// mutation log (SecretResult); asking twice just hands out two tokens.
 	r.Mutation("supportAttachments:generateUploadUrl", "permission:conversations.reply or session", fn.Fields{
 		"workspaceId":  V.ID("workspaces"),
 		"visitorId":    V.Optional(V.ID("visitors")),
@@ -45,7 +47,7 @@ func Register(r *fn.Registry, cfg Config) {
 			base = strings.TrimRight(cfg.PublicURL(), "/")
 		}
 		return base + UploadPath + "?token=" + tok, nil
-	})
+	}).SecretResult = true
 
 	r.Mutation("supportAttachments:finalizeUpload", "permission:conversations.reply or session", fn.Fields{
 		"workspaceId":  V.ID("workspaces"),

@@ -159,7 +159,7 @@ func (e *Engine) Mutation(ctx context.Context, call Call) Result {
 	if ferr != nil {
 		return Result{Err: ferr, LogLines: []string{}}
 	}
-	idem := call.SessionID != "" && call.RequestID >= 0
+	idem := call.SessionID != "" && call.RequestID >= 0 && !f.SecretResult
 	c := e.newCtx(ctx, f, call)
 	var v any
 	var replay *Result

@@ -42,6 +42,11 @@ type Func struct {
 	// "permission:conversations.read", ...). The access-matrix test checks
 	// that every public function declares one.
 	Access string
+	// SecretResult marks a mutation whose result is a secret (an upload
+	// URL carrying a token) and that is harmless to run twice: its outcome
+	// is not kept in _mutation_log, so the secret is never stored in clear,
+	// and a request the client re-sends after a reconnect runs again.
+	SecretResult bool
 }
 
 // Module returns the part before ':'.
