@@ -89,3 +89,20 @@ test("a visitor's PNG shows in the inbox; the agent's PDF reaches the visitor as
   assert.equal(await res.text(), "%PDF-1.4 invoice");
   assert.deepEqual(page.errors, []);
 });
+
+test("a visitor's ticket attachment shows on the ticket page", async () => {
+  const v = visitor;
+  const ws = owner.workspaceId;
+  const url = await v.client.mutation("supportAttachments:generateUploadUrl", { workspaceId: ws, sessionToken: v.sessionToken });
+  const { storageId } = await (await fetch(url, { method: "POST", headers: { "content-type": "text/csv" }, body: "a,b\n1,2\n" })).json();
+  const fin = await v.client.mutation("supportAttachments:finalizeUpload", { workspaceId: ws, sessionToken: v.sessionToken, storageId, fileName: "export.csv" });
+  const ticketId = await v.client.mutation("tickets:create", { workspaceId: ws, sessionToken: v.sessionToken, subject: "Export is wrong", attachmentIds: [fin.attachmentId] });
+  await page.goto(server.url + "/tickets/" + ticketId);
+  const link = page.locator("a.attachment.file", { hasText: "export.csv" });
+  await link.waitFor({ timeout: 15000 });
+  const res = await fetch(await link.getAttribute("href"));
+  assert.equal(res.headers.get("content-type"), "text/csv; charset=utf-8");
+  assert.equal(res.headers.get("content-disposition"), "attachment; filename=export.csv");
+  assert.equal(await res.text(), "a,b\n1,2\n");
+  await shot(page, "attachments-3-ticket");
+});

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "convex/react";
 import { api } from "../api";
+import { Attachments } from "../attachments";
 import { ErrorNote, fmtTime, Link, Loading, navigate, timeAgo, useRunner, useSession } from "../ui";
 
 const STATUSES = ["submitted", "in_progress", "waiting_on_customer", "resolved"];
@@ -144,6 +145,7 @@ function TicketDetail({ id }: { id: string }) {
         {t.visitor && <span className="muted">Customer: {t.visitor.name || t.visitor.email || t.visitor.readableId}</span>}
       </div>
       {t.description && <p className="ticket-desc">{t.description}</p>}
+      <Attachments items={t.attachments} />
       <div className="timeline" role="log" aria-label="Comments">
         {(t.comments ?? []).length === 0 && <p className="muted">No comments yet.</p>}
         {(t.comments ?? []).map((c: any) => (
@@ -153,6 +155,7 @@ function TicketDetail({ id }: { id: string }) {
               {c.authorName ?? label(c.authorType)} · {timeAgo(c.createdAt)}
             </div>
             <div className="msg-body">{c.content}</div>
+            <Attachments items={c.attachments} />
           </div>
         ))}
       </div>
