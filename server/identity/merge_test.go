@@ -754,3 +754,45 @@ func TestEmailClaimNeedsVouchedCaller(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeMovesStagedUploads: attachments the source uploaded but has not
+// sent yet can be sent by the merged visitor; others stay as they were.
+func TestMergeMovesStagedUploads(t *testing.T) {
+	e := newMergeEnv(t, false)
+	owner, ws := ownerWorkspace(e, "owner@example.com", "Acme")
+	secret := enableVerification(e, owner, ws)
+	target, _ := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "old", "email": "sam@example.com"})
+	e.clock.Add(time.Hour)
+	src, tok := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "new"})
+	bystander, _ := bootVisitor(e, map[string]any{"workspaceId": ws, "sessionId": "other"})
+	ids := map[string]string{}
+	rows := []struct {
+		key string
+		doc sqlstore.Doc
+	}{
+		{"staged", sqlstore.Doc{"status": "staged", "uploadedById": src}},
+		{"sent", sqlstore.Doc{"status": "attached", "uploadedById": src}},
+		{"other", sqlstore.Doc{"status": "staged", "uploadedById": bystander}},
+	}
+	e.write(func(tx *sqlstore.Tx) error {
+		for _, r := range rows {
+			d := sqlstore.Doc{"workspaceId": ws, "storageId": "s-" + r.key, "uploadedByType": "visitor", "fileName": r.key + ".png"}
+			for k, v := range r.doc {
+				d[k] = v
+			}
+			id, err := tx.Insert("supportAttachments", d)
+			if err != nil {
+				return err
+			}
+			ids[r.key] = id
+		}
+		return nil
+	})
+	e.mustCall("", "visitors:identify", vouched(map[string]any{"visitorId": src, "sessionToken": tok, "email": "sam@example.com"}, secret, "sam-1"))
+	want := map[string]string{"staged": target, "sent": src, "other": bystander}
+	for k, id := range ids {
+		if got := e.doc("supportAttachments", id).Str("uploadedById"); got != want[k] {
+			t.Errorf("%s upload belongs to %s, want %s", k, got, want[k])
+		}
+	}
+}

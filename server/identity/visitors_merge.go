@@ -177,7 +177,30 @@ func moveVisitorLinks(c *fn.Ctx, workspaceID, sourceID, targetID string, now flo
 			return n, err
 		}
 	}
+	if tx.Store().IsDocTable("supportAttachments") {
+		if err := moveStagedUploads(tx, workspaceID, sourceID, targetID); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
+}
+
+// moveStagedUploads gives the source's staged (uploaded, not yet sent)
+// attachments to the target: binding checks the uploader, and the widget
+// sends them as the target right after the merge.
+func moveStagedUploads(tx *sqlstore.Tx, workspaceID, sourceID, targetID string) error {
+	rows, err := tx.Query("supportAttachments").Eq("workspaceId", workspaceID).Eq("status", "staged").Filter(func(d sqlstore.Doc) bool {
+		return d.Str("uploadedByType") == "visitor" && d.Str("uploadedById") == sourceID
+	}).Collect()
+	if err != nil {
+		return err
+	}
+	for _, d := range rows {
+		if err := tx.Patch("supportAttachments", d.ID(), sqlstore.Doc{"uploadedById": targetID}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // repoint sets visitorId to targetID on the table's rows of the workspace
