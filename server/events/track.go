@@ -61,17 +61,9 @@ func registerTrack(r *fn.Registry) {
 		if utf8.RuneCountInString(name) > maxNameLen {
 			return nil, fn.ErrInvalid("Event name is too long (max %d characters)", maxNameLen)
 		}
-		d, err := eventDoc(c, a, ws, vid, name, TypeManual)
-		if err != nil {
-			return nil, err
-		}
-		id, err := c.DB().Insert("events", d)
-		if err != nil {
-			return nil, err
-		}
 		// Opencom schedules checklists:checkAutoCompletion and the series
-		// runtime (source "event") here; neither module exists yet.
-		return id, nil
+		// runtime (source "event") after recording; neither module exists yet.
+		return insertEvent(c, a, ws, vid, name, TypeManual)
 	})
 
 	r.Mutation("events:trackAutoEvent", "visitor session (null without a visitor or over the rate limit; bare visitorId as events:track)", fn.Fields{
@@ -103,19 +95,20 @@ func registerTrack(r *fn.Registry) {
 		if len(recent) >= AutoEventLimit {
 			return nil, nil
 		}
+		// Opencom schedules the series runtime (source "auto_event") after
+		// recording; the series module does not exist yet.
 		et := a.Str("eventType")
-		d, err := eventDoc(c, a, ws, vid, et, et)
-		if err != nil {
-			return nil, err
-		}
-		id, err := c.DB().Insert("events", d)
-		if err != nil {
-			return nil, err
-		}
-		// Opencom schedules the series runtime (source "auto_event") here;
-		// the series module does not exist yet.
-		return id, nil
+		return insertEvent(c, a, ws, vid, et, et)
 	})
+}
+
+// insertEvent records one event and returns its id.
+func insertEvent(c *fn.Ctx, a fn.Args, ws, vid, name, eventType string) (any, error) {
+	d, err := eventDoc(c, a, ws, vid, name, eventType)
+	if err != nil {
+		return nil, err
+	}
+	return c.DB().Insert("events", d)
 }
 
 // eventVisitor is the visitor an event is recorded for: the session
