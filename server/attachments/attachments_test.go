@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +17,7 @@ import (
 	"github.com/opencom-go/opencom/server/attachments"
 	"github.com/opencom-go/opencom/server/fn"
 	"github.com/opencom-go/opencom/server/inbox"
-	"github.com/opencom-go/opencom/server/schema"
+	"github.com/opencom-go/opencom/server/testenv"
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
@@ -30,13 +27,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+type clock = testenv.Clock
 
 // env: a real server (inbox + attachments) over a fresh SQLite file behind
 // an httptest server. Workspace A: agent (conversations.reply) and viewer;
@@ -58,23 +49,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "opencom.db"), sqlstore.Options{Migrations: schema.Migrations(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(ctx, server.Config{}, st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testenv.Server(t, server.Config{}, nil)
+	st := s.Store
 	attachments.Module(s)
 	inbox.Register(s.Registry, inbox.Deps{FileURL: attachments.FileURL(func() string { return s.Cfg.PublicURL })})
-	e := &env{t: t, s: s, st: st, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, s: s, st: st, clock: testenv.NewClock()}
 	s.Engine.Clock = e.clock.Now
 	e.http = httptest.NewServer(s.Handler())
 	s.Cfg.PublicURL = e.http.URL
-	t.Cleanup(func() { e.http.Close(); s.Shutdown(ctx); st.Close() })
+	t.Cleanup(e.http.Close)
 
 	e.tok1, e.tok2, e.tokB = "wst_one", "wst_two", "wst_b"
 	now := float64(e.clock.Now().UnixMilli())

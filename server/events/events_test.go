@@ -4,29 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencom-go/opencom/server/access"
 	"github.com/opencom-go/opencom/server/fn"
-	"github.com/opencom-go/opencom/server/schema"
+	"github.com/opencom-go/opencom/server/testenv"
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
-// clock is the injected clock of the engine.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func (c *clock) Ms() float64         { return float64(c.Now().UnixMilli()) }
+type clock = testenv.Clock
 
 // world: workspace A with an owner, admin, agent, viewer and a member
 // whose explicit permissions lack conversations.read; workspace B with
@@ -46,16 +34,10 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "opencom.db"), sqlstore.Options{Migrations: schema.Migrations(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testenv.Store(t, nil)
 	reg := fn.NewRegistry()
 	Register(reg)
-	w := &world{t: t, st: st, eng: fn.NewEngine(st, reg, log), clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+	w := &world{t: t, st: st, eng: fn.NewEngine(st, reg, testenv.QuietLog()), clock: testenv.NewClock()}
 	w.eng.Clock = w.clock.Now
 	w.tok1, w.tok2, w.tokExpired, w.tokB = "wst_one", "wst_two", "wst_expired", "wst_b"
 	now := w.clock.Ms()

@@ -3,28 +3,16 @@ package identity
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencom-go/opencom/server"
 	"github.com/opencom-go/opencom/server/fn"
-	"github.com/opencom-go/opencom/server/schema"
-	"github.com/opencom-go/opencom/sqlstore"
+	"github.com/opencom-go/opencom/server/testenv"
 )
 
-// clock is an injected clock for the engine and the token verifier.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+type clock = testenv.Clock
 
 type env struct {
 	t     *testing.T
@@ -35,21 +23,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "opencom.db"), sqlstore.Options{Migrations: schema.Migrations(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(ctx, server.Config{PublicURL: "http://127.0.0.1:1"}, st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testenv.Server(t, server.Config{PublicURL: "http://127.0.0.1:1"}, nil)
 	Module(s)
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock()
 	s.Engine.Clock = clk.Now
 	s.Tokens.Now = clk.Now
-	t.Cleanup(func() { s.Shutdown(ctx); st.Close() })
 	return &env{t: t, s: s, clock: clk, ip: "198.51.100.7"}
 }
 

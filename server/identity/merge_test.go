@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"testing/fstest"
@@ -17,6 +14,7 @@ import (
 	"github.com/opencom-go/opencom/server/fn"
 	"github.com/opencom-go/opencom/server/inbox"
 	"github.com/opencom-go/opencom/server/schema"
+	"github.com/opencom-go/opencom/server/testenv"
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
@@ -38,8 +36,6 @@ CREATE TABLE IF NOT EXISTS visitorPushTokens (
 // linkTables, the extra tables of linkTablesMigration.
 func newMergeEnv(t *testing.T, linkTables bool) *env {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	migs := schema.Migrations()
 	if linkTables {
 		m := fstest.MapFS{}
@@ -57,20 +53,12 @@ func newMergeEnv(t *testing.T, linkTables bool) *env {
 		m["9900_test_merge_link_tables.sql"] = &fstest.MapFile{Data: []byte(linkTablesMigration)}
 		migs = m
 	}
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "opencom.db"), sqlstore.Options{Migrations: migs, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(ctx, server.Config{PublicURL: "http://127.0.0.1:1"}, st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testenv.Server(t, server.Config{PublicURL: "http://127.0.0.1:1"}, migs)
 	Module(s)
 	inbox.Register(s.Registry, inbox.Deps{Invalidate: s.Hub.Invalidate})
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock()
 	s.Engine.Clock = clk.Now
 	s.Tokens.Now = clk.Now
-	t.Cleanup(func() { s.Shutdown(ctx); st.Close() })
 	return &env{t: t, s: s, clock: clk, ip: "198.51.100.7"}
 }
 

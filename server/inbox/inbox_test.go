@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencom-go/opencom/server/access"
 	"github.com/opencom-go/opencom/server/fn"
-	"github.com/opencom-go/opencom/server/schema"
+	"github.com/opencom-go/opencom/server/testenv"
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
@@ -26,17 +23,12 @@ type world struct {
 
 func newWorld(t *testing.T, inv func(...sqlstore.ReadKey)) *world {
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{Migrations: schema.Migrations(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testenv.Store(t, nil)
 	reg := fn.NewRegistry()
 	Register(reg, Deps{Invalidate: inv})
-	w := &world{t: t, eng: fn.NewEngine(st, reg, log), token: "wst_test"}
+	w := &world{t: t, eng: fn.NewEngine(st, reg, testenv.QuietLog()), token: "wst_test"}
 	now := float64(time.Now().UnixMilli())
-	_, err = st.Write(ctx, func(tx *sqlstore.Tx) error {
+	_, err := st.Write(ctx, func(tx *sqlstore.Tx) error {
 		w.ws, _ = tx.Insert("workspaces", sqlstore.Doc{"name": "A"})
 		w.agent, _ = tx.Insert("users", sqlstore.Doc{"email": "a@x.test", "name": "Agent A"})
 		w.viewer, _ = tx.Insert("users", sqlstore.Doc{"email": "v@x.test"})
