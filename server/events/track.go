@@ -36,16 +36,22 @@ const (
 var propertiesV = V.Record(V.Union(V.String(), V.Number(), V.Boolean(), V.Null(),
 	V.Array(V.Union(V.String(), V.Number()))))
 
-func registerTrack(r *fn.Registry) {
-	r.Mutation("events:track", "visitor session (a bare visitorId only for a visitor without widget sessions)", fn.Fields{
+// eventArgs are the arguments of track and trackAutoEvent: the same but
+// for the one naming the event (field, validated by what).
+func eventArgs(field string, what fn.Validator) fn.Fields {
+	return fn.Fields{
 		"workspaceId":  V.ID("workspaces"),
 		"visitorId":    V.Optional(V.ID("visitors")),
 		"sessionToken": V.Optional(V.String()),
-		"name":         V.String(),
+		field:          what,
 		"properties":   V.Optional(propertiesV),
 		"url":          V.Optional(V.String()),
 		"sessionId":    V.Optional(V.String()),
-	}, func(c *fn.Ctx, a fn.Args) (any, error) {
+	}
+}
+
+func registerTrack(r *fn.Registry) {
+	r.Mutation("events:track", "visitor session (a bare visitorId only for a visitor without widget sessions)", eventArgs("name", V.String()), func(c *fn.Ctx, a fn.Args) (any, error) {
 		ws := a.Str("workspaceId")
 		vid, err := eventVisitor(c, ws, a.Str("sessionToken"), a.Str("visitorId"))
 		if err != nil {
@@ -66,15 +72,7 @@ func registerTrack(r *fn.Registry) {
 		return insertEvent(c, a, ws, vid, name, TypeManual)
 	})
 
-	r.Mutation("events:trackAutoEvent", "visitor session (null without a visitor or over the rate limit; bare visitorId as events:track)", fn.Fields{
-		"workspaceId":  V.ID("workspaces"),
-		"visitorId":    V.Optional(V.ID("visitors")),
-		"sessionToken": V.Optional(V.String()),
-		"eventType":    V.Literal(AutoTypes...),
-		"properties":   V.Optional(propertiesV),
-		"url":          V.Optional(V.String()),
-		"sessionId":    V.Optional(V.String()),
-	}, func(c *fn.Ctx, a fn.Args) (any, error) {
+	r.Mutation("events:trackAutoEvent", "visitor session (null without a visitor or over the rate limit; bare visitorId as events:track)", eventArgs("eventType", V.Literal(AutoTypes...)), func(c *fn.Ctx, a fn.Args) (any, error) {
 		ws := a.Str("workspaceId")
 		vid, err := eventVisitor(c, ws, a.Str("sessionToken"), a.Str("visitorId"))
 		if err != nil {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/opencom-go/opencom/server/fn"
 
 	ocsync "github.com/opencom-go/opencom/server/sync"
@@ -91,21 +89,7 @@ func BenchmarkFanOutOverSockets(b *testing.B) {
 			e := newEnv(b, ocsync.Config{})
 			var got atomic.Int64
 			for i := 0; i < s; i++ {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				ws, _, err := websocket.Dial(ctx, e.url, nil)
-				cancel()
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { ws.CloseNow() })
-				for _, m := range []string{
-					`{"type":"Connect","sessionId":"fan` + fmt.Sprint(i) + `","connectionCount":0,"clientTs":0}`,
-					`{"type":"ModifyQuerySet","baseVersion":0,"newVersion":1,"modifications":[{"type":"Add","queryId":0,"udfPath":"_test:countItems","args":[{"listId":"fan"}]}]}`,
-				} {
-					if err := ws.Write(context.Background(), websocket.MessageText, []byte(m)); err != nil {
-						b.Fatal(err)
-					}
-				}
+				ws := e.subscribeRaw(b, fmt.Sprint("fan", i), "_test:countItems", `{"listId":"fan"}`)
 				go func() {
 					buf := make([]byte, 4096)
 					for {

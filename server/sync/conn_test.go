@@ -88,22 +88,8 @@ func TestPingAfterSilence(t *testing.T) {
 // subscriptions leave the hub's index.
 func TestDeadPeerReleased(t *testing.T) {
 	e := newEnv(t, ocsync.Config{PingInterval: 200 * time.Millisecond, PeerTimeout: 300 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, e.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	// Never Read again: coder/websocket answers pings only while reading.
-	for _, m := range []string{
-		`{"type":"Connect","sessionId":"dead","connectionCount":0,"clientTs":0}`,
-		`{"type":"ModifyQuerySet","baseVersion":0,"newVersion":1,"modifications":[{"type":"Add","queryId":0,"udfPath":"_test:countItems","args":[{"listId":"dead"}]}]}`,
-	} {
-		if err := ws.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Never Read: coder/websocket answers pings only while reading.
+	e.subscribeRaw(t, "dead", "_test:countItems", `{"listId":"dead"}`)
 	waitFor(t, "the subscription", func() bool { return e.hub.Stats() > 0 })
 	waitFor(t, "the dead peer to be dropped", func() bool { return e.sync.Connections() == 0 })
 	waitFor(t, "its subscription to leave the index", func() bool { return e.hub.Stats() == 0 })
@@ -115,23 +101,32 @@ func TestDeadPeerReleased(t *testing.T) {
 // holding its worker (and its subscriptions) forever.
 func TestStuckWriteDropped(t *testing.T) {
 	e := newEnv(t, ocsync.Config{PingInterval: 100 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, PeerTimeout: time.Hour})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// More than loopback's socket buffers hold, and never read.
+	e.subscribeRaw(t, "stuck", "_test:big", `{"bytes":24000000}`)
+	waitFor(t, "the socket", func() bool { return e.sync.Connections() == 1 })
+	waitFor(t, "the stuck peer to be dropped", func() bool { return e.sync.Connections() == 0 })
+	waitFor(t, "its subscription to leave the index", func() bool { return e.hub.Stats() == 0 })
+}
+
+// subscribeRaw opens a socket that connects as session and subscribes to
+// one query (args: its JSON object) as query 0, and returns it without
+// reading anything; it is closed when the test ends.
+func (e *env) subscribeRaw(t testing.TB, session, path, args string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, e.url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.CloseNow()
-	// More than loopback's socket buffers hold, and never read.
+	t.Cleanup(func() { ws.CloseNow() })
 	for _, m := range []string{
-		`{"type":"Connect","sessionId":"stuck","connectionCount":0,"clientTs":0}`,
-		`{"type":"ModifyQuerySet","baseVersion":0,"newVersion":1,"modifications":[{"type":"Add","queryId":0,"udfPath":"_test:big","args":[{"bytes":24000000}]}]}`,
+		`{"type":"Connect","sessionId":"` + session + `","connectionCount":0,"clientTs":0}`,
+		`{"type":"ModifyQuerySet","baseVersion":0,"newVersion":1,"modifications":[{"type":"Add","queryId":0,"udfPath":"` + path + `","args":[` + args + `]}]}`,
 	} {
 		if err := ws.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the socket", func() bool { return e.sync.Connections() == 1 })
-	waitFor(t, "the stuck peer to be dropped", func() bool { return e.sync.Connections() == 0 })
-	waitFor(t, "its subscription to leave the index", func() bool { return e.hub.Stats() == 0 })
+	return ws
 }

@@ -68,7 +68,7 @@ func (p *flushPool) submit(c poolJob) {
 // unstall starts a helper that drains the queue if every worker has been
 // on its current job for longer than poolStall.
 func (p *flushPool) unstall() {
-	if len(p.q) == 0 || p.q == nil {
+	if p.q == nil || len(p.q) == 0 {
 		return
 	}
 	now := time.Now().UnixNano()
