@@ -320,6 +320,22 @@ func (q *Query) record() {
 }
 
 func (q *Query) build(extra string, extraArgs []any, limit int) (string, []any) {
+	where, args := q.whereClause(extra, extraArgs)
+	dir := "ASC"
+	if q.desc {
+		dir = "DESC"
+	}
+	s := `SELECT _id, _creationTime, doc, "` + q.order + `" FROM "` + q.t.name + `"` + where
+	s += ` ORDER BY "` + q.order + `" ` + dir + `, _id ` + dir
+	if limit > 0 && q.filter == nil {
+		s += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return s, args
+}
+
+// whereClause is the query's WHERE clause (with its leading space) and
+// arguments.
+func (q *Query) whereClause(extra string, extraArgs []any) (string, []any) {
 	var where []string
 	var args []any
 	for _, c := range q.conds {
@@ -334,19 +350,10 @@ func (q *Query) build(extra string, extraArgs []any, limit int) (string, []any) 
 		where = append(where, extra)
 		args = append(args, extraArgs...)
 	}
-	dir := "ASC"
-	if q.desc {
-		dir = "DESC"
+	if len(where) == 0 {
+		return "", args
 	}
-	s := `SELECT _id, _creationTime, doc, "` + q.order + `" FROM "` + q.t.name + `"`
-	if len(where) > 0 {
-		s += " WHERE " + strings.Join(where, " AND ")
-	}
-	s += ` ORDER BY "` + q.order + `" ` + dir + `, _id ` + dir
-	if limit > 0 && q.filter == nil {
-		s += fmt.Sprintf(" LIMIT %d", limit)
-	}
-	return s, args
+	return " WHERE " + strings.Join(where, " AND "), args
 }
 
 // iterate calls f for each matching document with its order-key value,
@@ -402,9 +409,25 @@ func (q *Query) First() (Doc, error) {
 
 // Count counts matching documents.
 func (q *Query) Count() (int, error) {
-	n := 0
-	err := q.iterate("", nil, 0, func(Doc, any) bool { n++; return true })
-	return n, err
+	if q.err != nil {
+		return 0, q.err
+	}
+	if q.filter != nil {
+		// A Go-side filter must see each document.
+		n := 0
+		err := q.iterate("", nil, 0, func(Doc, any) bool { n++; return true })
+		return n, err
+	}
+	// Without one, SQLite counts from the index: no document is read or
+	// decoded. The read set is the same as iterating would record.
+	q.record()
+	where, args := q.whereClause("", nil)
+	s := `SELECT COUNT(*) FROM "` + q.t.name + `"` + where
+	var n int
+	if err := q.tx.q.QueryRowContext(q.tx.ctx, s, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", q.t.name, err)
+	}
+	return n, nil
 }
 
 // PageOpts are Convex's paginationOpts plus the pinned end of the page.
