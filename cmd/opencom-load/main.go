@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -46,7 +47,9 @@ func main() {
 	dir := flag.String("dir", "", "internal: data dir for -serve")
 	scen := flag.String("scenario", "all", "comma-separated: fanout, floor, precision, memory, throughput; or all")
 	fanout := flag.String("fanout", "100,1000,3000", "subscriber counts for fanout")
-	writes := flag.Int("writes", 20, "writes per fanout run")
+	writes := flag.Int("writes", 20, "measured writes per fanout run")
+	warmup := flag.Int("warmup", 2, "fanout writes before the measured ones (delivered and checked, not timed)")
+	perWrite := flag.Bool("perwrite", false, "fanout: print each write's first and last delivery")
 	precision := flag.String("precision", "10,1000,10000", "unrelated subscription counts for precision")
 	memory := flag.String("memory", "1000,10000", "idle connection counts for memory")
 	clients := flag.String("clients", "1,8,32", "concurrent clients for throughput")
@@ -67,6 +70,16 @@ func main() {
 		}
 		return
 	}
+	// OPENCOM_LOAD_CLIENT_CPUPROFILE=file profiles the tool's own clients.
+	if f := os.Getenv("OPENCOM_LOAD_CLIENT_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(out)
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Printf("opencom-load: GOMAXPROCS=%d NumCPU=%d %s/%s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	run := func(name string, f func() error) {
 		if *scen != "all" && !slices.Contains(strings.Split(*scen, ","), name) {
@@ -77,7 +90,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	run("fanout", func() error { return fanOut(ints(*fanout), *writes) })
+	run("fanout", func() error { return fanOut(ints(*fanout), *writes, *warmup, *perWrite) })
 	run("floor", func() error { return floorRun(ints(*fanout), *writes) })
 	run("precision", func() error { return precisionRun(ints(*precision)) })
 	run("memory", func() error { return memoryRun(ints(*memory)) })
@@ -433,23 +446,30 @@ func pct(d []time.Duration, p float64) time.Duration {
 // fanOut: S subscribers of one list, one writer; each write's delivery
 // latency to every subscriber, from sending the mutation to receiving the
 // Transition with the new count. The next write waits for all deliveries
-// (or a timeout), so every value must arrive: a missing one is lost.
-func fanOut(sizes []int, writes int) error {
+// (or a timeout), so every value must arrive: a missing one is lost. The
+// first warmup writes (cold caches, the first re-run on every socket) are
+// delivered and checked like the others but not timed.
+func fanOut(sizes []int, writes, warmup int, perWrite bool) error {
 	for _, s := range sizes {
 		ch, err := startChild()
 		if err != nil {
 			return err
 		}
+		total := warmup + writes
 		lats := make([][]time.Duration, s) // per subscriber: no shared lock
 		var sentAt atomic.Int64
 		seen := make([][]bool, s)
-		var got atomic.Int64
+		// got counts deliveries; the one that reaches target signals all,
+		// so the writer sleeps instead of polling on the shared cores.
+		var got, target atomic.Int64
+		all := make(chan struct{}, 1)
 		subs := make([]*wsClient, s)
 		var ready sync.WaitGroup
 		ready.Add(s)
 		for i := 0; i < s; i++ {
 			i := i
-			seen[i] = make([]bool, writes+1)
+			seen[i] = make([]bool, total+1)
+			lats[i] = make([]time.Duration, 0, writes)
 			first := true
 			subs[i], err = dial(ch.url(), []map[string]any{count("fan")}, func(m *msg) {
 				if m.Type != "Transition" {
@@ -466,11 +486,18 @@ func fanOut(sizes []int, writes int) error {
 						continue
 					}
 					d := time.Duration(time.Now().UnixNano() - sentAt.Load())
-					if n >= 0 && n <= writes {
+					if n >= 0 && n <= total {
 						seen[i][n] = true
 					}
-					lats[i] = append(lats[i], d)
-					got.Add(1)
+					if n > warmup {
+						lats[i] = append(lats[i], d)
+					}
+					if got.Add(1) == target.Load() {
+						select {
+						case all <- struct{}{}:
+						default:
+						}
+					}
 				}
 			})
 			if err != nil {
@@ -483,28 +510,47 @@ func fanOut(sizes []int, writes int) error {
 			return err
 		}
 		timeouts := 0
-		cpu0, wall0, self0 := ch.cpu(), time.Now(), selfCPU()
-		for k := 1; k <= writes; k++ {
-			target := int64(k * s)
+		var cpu0, self0 time.Duration
+		var wall0 time.Time
+		for k := 1; k <= total; k++ {
+			if k == warmup+1 {
+				cpu0, wall0, self0 = ch.cpu(), time.Now(), selfCPU()
+			}
+			target.Store(int64(k * s))
+			select {
+			case <-all: // a stale signal from a write that timed out
+			default:
+			}
 			sentAt.Store(time.Now().UnixNano())
 			if err := w.add("fan"); err != nil {
 				return err
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for got.Load() < target && time.Now().Before(deadline) {
-				time.Sleep(200 * time.Microsecond)
-			}
-			if got.Load() < target {
-				timeouts++
+			if got.Load() < int64(k*s) {
+				select {
+				case <-all:
+				case <-time.After(10 * time.Second):
+					timeouts++
+				}
 			}
 		}
 		cpuW, wallW, selfW := ch.cpu()-cpu0, time.Since(wall0), selfCPU()-self0
 		lost := 0
 		for i := range seen {
-			for k := 1; k <= writes; k++ {
+			for k := 1; k <= total; k++ {
 				if !seen[i][k] {
 					lost++
 				}
+			}
+		}
+		if perWrite {
+			for k := 0; k < writes; k++ {
+				first, last := time.Duration(math.MaxInt64), time.Duration(0)
+				for _, l := range lats {
+					if k < len(l) {
+						first, last = min(first, l[k]), max(last, l[k])
+					}
+				}
+				fmt.Printf("  write %d: first delivery %v, last %v\n", k+1, first.Round(100*time.Microsecond), last.Round(100*time.Microsecond))
 			}
 		}
 		var lat []time.Duration
