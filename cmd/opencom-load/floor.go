@@ -111,6 +111,7 @@ func floorRun(sizes []int, writes int) error {
 		}
 		lost := 0
 		cpu0, self0 := ch.cpu(), selfCPU()
+		cs0, selfCS0 := ctxSwitches(ch.cmd.Process.Pid), ctxSwitches(os.Getpid())
 		for k := 1; k <= writes; k++ {
 			target := int64(k * s)
 			sentAt.Store(time.Now().UnixNano())
@@ -125,12 +126,13 @@ func floorRun(sizes []int, writes int) error {
 			}
 		}
 		cpu, self := ch.cpu()-cpu0, selfCPU()-self0
+		cs, selfCS := ctxSwitches(ch.cmd.Process.Pid)-cs0, ctxSwitches(os.Getpid())-selfCS0
 		var lat []time.Duration
 		for _, l := range lats {
 			lat = append(lat, l...)
 		}
 		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-		fmt.Printf("floor S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d server_cpu_per_delivery=%v client_cpu_per_delivery=%v\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost, cpu/time.Duration(max(len(lat), 1)), self/time.Duration(max(len(lat), 1)))
+		fmt.Printf("floor S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d server_cpu_per_delivery=%v client_cpu_per_delivery=%v server_switches_per_delivery=%.2f client_switches_per_delivery=%.2f\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost, cpu/time.Duration(max(len(lat), 1)), self/time.Duration(max(len(lat), 1)), float64(cs)/float64(max(len(lat), 1)), float64(selfCS)/float64(max(len(lat), 1)))
 		ctl.Close()
 		for _, c := range conns {
 			c.Close()

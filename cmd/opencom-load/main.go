@@ -217,6 +217,27 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
+// ctxSwitches sums the voluntary and involuntary context switches of every
+// thread of process pid: a thread that sleeps and is woken for each
+// delivery costs far more than one that finds the next one waiting.
+func ctxSwitches(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && strings.HasSuffix(f[0], "ctxt_switches:") {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				n += v
+			}
+		}
+	}
+	return n
+}
+
 // rss is the child's resident set (VmRSS) in bytes.
 func (c *child) rss() int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
@@ -511,10 +532,12 @@ func fanOut(sizes []int, writes, warmup int, perWrite bool) error {
 		}
 		timeouts := 0
 		var cpu0, self0 time.Duration
+		var cs0, selfCS0 int64
 		var wall0 time.Time
 		for k := 1; k <= total; k++ {
 			if k == warmup+1 {
 				cpu0, wall0, self0 = ch.cpu(), time.Now(), selfCPU()
+				cs0, selfCS0 = ctxSwitches(ch.cmd.Process.Pid), ctxSwitches(os.Getpid())
 			}
 			target.Store(int64(k * s))
 			select {
@@ -534,6 +557,7 @@ func fanOut(sizes []int, writes, warmup int, perWrite bool) error {
 			}
 		}
 		cpuW, wallW, selfW := ch.cpu()-cpu0, time.Since(wall0), selfCPU()-self0
+		csW, selfCSW := ctxSwitches(ch.cmd.Process.Pid)-cs0, ctxSwitches(os.Getpid())-selfCS0
 		lost := 0
 		for i := range seen {
 			for k := 1; k <= total; k++ {
@@ -558,7 +582,7 @@ func fanOut(sizes []int, writes, warmup int, perWrite bool) error {
 			lat = append(lat, l...)
 		}
 		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-		fmt.Printf("fanout S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d server_cpu_per_delivery=%v client_cpu_per_delivery=%v wall_per_write=%v\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost, cpuW/time.Duration(max(len(lat), 1)), selfW/time.Duration(max(len(lat), 1)), (wallW / time.Duration(writes)).Round(10*time.Microsecond))
+		fmt.Printf("fanout S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d server_cpu_per_delivery=%v client_cpu_per_delivery=%v wall_per_write=%v server_switches_per_delivery=%.2f client_switches_per_delivery=%.2f\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost, cpuW/time.Duration(max(len(lat), 1)), selfW/time.Duration(max(len(lat), 1)), (wallW / time.Duration(writes)).Round(10*time.Microsecond), float64(csW)/float64(max(len(lat), 1)), float64(selfCSW)/float64(max(len(lat), 1)))
 		w.c.close()
 		for _, c := range subs {
 			c.close()

@@ -16,7 +16,7 @@ import (
 
 type nopDirtier struct{ n int }
 
-func (d *nopDirtier) MarkDirty(int) { d.n++ }
+func (d *nopDirtier) Wake(int) { d.n++ }
 
 // BenchmarkHubOnBatchUnrelated is the cost of publishing one commit while
 // N subscriptions read other lists: it must not grow with N.

@@ -8,7 +8,6 @@ import (
 	"hash/maphash"
 	"net"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	gosync "sync"
@@ -80,7 +79,7 @@ type conn struct {
 	inbox   chan inFrame
 	queued  atomic.Int32 // frames in inbox (len(inbox) costs a cache miss per socket on every commit)
 	running atomic.Bool  // a worker is running (or the conn is finished)
-	dirtyF  atomic.Bool  // dirty is non-empty
+	woken   atomic.Bool  // the hub marked a subscription since the last flush
 	pingDue atomic.Bool
 	timer   *time.Timer
 
@@ -94,10 +93,6 @@ type conn struct {
 	removed        []int
 	needTransition bool
 	finished       bool
-
-	dirtyMu gosync.Mutex
-	dirty   []int
-	spare   []int
 
 	writeMu    gosync.Mutex
 	writeSince atomic.Int64 // start of the write in progress (0: none)
@@ -135,33 +130,11 @@ func (c *conn) start() {
 	go c.readLoop()
 }
 
-// MarkDirty implements Dirtier; called by the hub under its lock.
-func (c *conn) MarkDirty(queryID int) {
-	c.dirtyMu.Lock()
-	c.dirty = append(c.dirty, queryID)
-	c.dirtyMu.Unlock()
-	c.dirtyF.Store(true)
+// Wake implements Dirtier: the subscription is marked; the worker's next
+// flush finds it.
+func (c *conn) Wake(int) {
+	c.woken.Store(true)
 	c.kick()
-}
-
-// takeDirty hands the marked query ids to the worker, which gives the
-// slice back with putDirty: two slices alternate instead of a new one
-// being allocated on every commit.
-func (c *conn) takeDirty() []int {
-	c.dirtyMu.Lock()
-	d := c.dirty
-	c.dirty, c.spare = c.spare[:0], nil
-	c.dirtyF.Store(false)
-	c.dirtyMu.Unlock()
-	return d
-}
-
-func (c *conn) putDirty(d []int) {
-	c.dirtyMu.Lock()
-	if c.spare == nil {
-		c.spare = d[:0]
-	}
-	c.dirtyMu.Unlock()
 }
 
 // kick starts a worker unless one is running: on its own goroutine when
@@ -177,7 +150,7 @@ func (c *conn) kick() {
 }
 
 func (c *conn) hasWork() bool {
-	return c.queued.Load() > 0 || c.dirtyF.Load() || c.pingDue.Load() || c.ctx.Err() != nil
+	return c.queued.Load() > 0 || c.woken.Load() || c.pingDue.Load() || c.ctx.Err() != nil
 }
 
 // work runs the worker loop; on the pool it hands the socket over to a
@@ -520,9 +493,9 @@ func (c *conn) handleAuth(m *clientMessage) error {
 	c.recvIdentity++
 	c.needTransition = true
 	// Results may depend on who is asking: re-run everything.
-	for id, q := range c.queries {
+	for _, q := range c.queries {
 		q.key = ""
-		c.MarkDirty(id)
+		q.sub.MarkDirty()
 	}
 	return nil
 }
@@ -560,8 +533,8 @@ func (c *conn) handleModify(m *clientMessage) error {
 				q.journal = *mod.Journal
 			}
 			q.sub = NewSubscription(c, id)
+			q.sub.MarkDirty()
 			c.queries[id] = q
-			c.MarkDirty(id)
 		case "Remove":
 			q, ok := c.queries[id]
 			if !ok {
@@ -657,25 +630,25 @@ func (c *conn) handleAction(m *clientMessage) error {
 // flush re-runs dirty queries on one snapshot and sends a Transition if
 // anything changed or the client awaits one.
 func (c *conn) flush() error {
-	dirty := c.takeDirty()
-	defer c.putDirty(dirty)
-	if len(dirty) == 0 && !c.needTransition && len(c.removed) == 0 {
-		return nil
-	}
-	if err := c.checkExpiry(); err != nil {
-		return err
-	}
+	// Clear the wake-up before taking the marks: a mark made after a
+	// subscription was looked at comes with a wake-up that runs flush again.
+	c.woken.Store(false)
 	sc := scratchPool.Get().(*flushScratch)
 	defer sc.release()
 	ids := sc.ids[:0]
-	for _, id := range dirty {
-		if _, ok := c.queries[id]; ok {
+	for id, q := range c.queries {
+		if q.sub.TakeDirty() {
 			ids = append(ids, id)
 		}
 	}
-	sort.Ints(ids)
-	ids = slices.Compact(ids)
 	sc.ids = ids
+	if len(ids) == 0 && !c.needTransition && len(c.removed) == 0 {
+		return nil
+	}
+	if err := c.checkExpiry(); err != nil {
+		return err // the socket closes: the taken marks do not matter
+	}
+	sort.Ints(ids)
 	call := func(i int) fn.Call {
 		q := c.queries[ids[i]]
 		return fn.Call{Path: q.path, Args: q.args, Identity: c.identity, Caller: c.caller, Journal: q.journal, RequestID: -1}

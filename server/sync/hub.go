@@ -5,22 +5,43 @@ package sync
 
 import (
 	gosync "sync"
+	"sync/atomic"
 
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
 // Subscription is one live query whose read set is indexed by the hub.
+//
+// A commit marks the subscriptions it touched dirty while the store holds
+// back new snapshots, so a re-run that reads at or after the commit finds
+// its mark. The mark lives in the subscription, not its owner: a commit
+// watched by thousands of sockets then touches one small object per
+// subscriber while readers wait, and the owners are woken afterwards.
 type Subscription struct {
 	owner Dirtier
 	id    int
+	dirty atomic.Bool
 	keys  []sqlstore.ReadKey
 }
 
-// Dirtier is told when a subscription's reads were touched by a commit.
-// MarkDirty must not block.
+// Dirtier owns subscriptions.
 type Dirtier interface {
-	MarkDirty(queryID int)
+	// Wake tells the owner that its subscription queryID was marked dirty
+	// (see Subscription.TakeDirty) and must re-run soon. It must not block.
+	Wake(queryID int)
 }
+
+// MarkDirty marks s for a re-run by its owner (who is told by other means).
+func (s *Subscription) MarkDirty() { s.dirty.Store(true) }
+
+// TakeDirty reports whether s was marked since the last call, and clears
+// the mark. The owner calls it before reading: a mark made after that is
+// for a later re-run.
+func (s *Subscription) TakeDirty() bool { return s.dirty.Load() && s.dirty.Swap(false) }
+
+// mark marks s and reports whether its owner must be woken: not when an
+// earlier mark is still waiting, whose wake-up is already on its way.
+func (s *Subscription) mark() bool { return !s.dirty.Swap(true) }
 
 // NewSubscription makes a subscription for owner's query id.
 func NewSubscription(owner Dirtier, queryID int) *Subscription {
@@ -45,9 +66,21 @@ type Hub struct {
 	lastTS int64
 
 	onInvalidate []func()
+
+	// Owners marked by a commit are woken outside the commit's critical
+	// section (see OnBatch) by one goroutine at a time, started on demand.
+	wakeMu  gosync.Mutex
+	wakeQ   [][]*Subscription
+	waking  bool
+	wakeBuf []*Subscription // OnBatch's last list, if it was woken inline
 }
 
-const recentBatches = 1024
+const (
+	recentBatches = 1024
+	// inlineWakes is how many owners a commit wakes itself; more are left
+	// to the hub's waker goroutine.
+	inlineWakes = 8
+)
 
 // NewHub returns an empty hub. Attach it with store.Subscribe(hub.OnBatch).
 func NewHub() *Hub {
@@ -59,10 +92,18 @@ func (h *Hub) OnBatch(b sqlstore.Batch) {
 	keys := make(map[sqlstore.ReadKey]struct{}, len(b.Changes)*4)
 	b.TouchedKeys(func(k sqlstore.ReadKey) { keys[k] = struct{}{} })
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	// Only the marks must be made before the commit becomes visible to
+	// readers (the store holds every new snapshot until OnBatch returns).
+	// Waking thousands of owners takes far longer than marking them; done
+	// here, it would hold back the readers (those owners' re-runs among
+	// them) and the next commit.
+	wake := h.wakeBuf[:0]
+	h.wakeBuf = nil
 	for k := range keys {
 		for s := range h.index[k] {
-			s.owner.MarkDirty(s.id)
+			if s.mark() {
+				wake = append(wake, s)
+			}
 		}
 	}
 	h.recent[h.head] = recentBatch{ts: b.TS, keys: keys}
@@ -71,6 +112,55 @@ func (h *Hub) OnBatch(b sqlstore.Batch) {
 		h.full = true
 	}
 	h.lastTS = b.TS
+	if len(wake) > inlineWakes {
+		h.mu.Unlock()
+		h.wakeLater(wake)
+		return
+	}
+	for _, s := range wake {
+		s.owner.Wake(s.id)
+	}
+	clear(wake)
+	h.wakeBuf = wake[:0]
+	h.mu.Unlock()
+}
+
+// wakeLater queues owners for the waker goroutine, starting it if needed.
+func (h *Hub) wakeLater(wake []*Subscription) {
+	h.wakeMu.Lock()
+	h.wakeQ = append(h.wakeQ, wake)
+	start := !h.waking
+	h.waking = true
+	h.wakeMu.Unlock()
+	if start {
+		go h.wakeLoop()
+	}
+}
+
+func (h *Hub) wakeLoop() {
+	for {
+		h.wakeMu.Lock()
+		q := h.wakeQ
+		h.wakeQ = nil
+		if len(q) == 0 {
+			h.waking = false
+			h.wakeMu.Unlock()
+			return
+		}
+		h.wakeMu.Unlock()
+		for _, list := range q {
+			for _, s := range list {
+				s.owner.Wake(s.id)
+			}
+		}
+	}
+}
+
+// markNow marks s and wakes its owner at once.
+func markNow(s *Subscription) {
+	if s.mark() {
+		s.owner.Wake(s.id)
+	}
 }
 
 // Update replaces s's read set with keys read at snapshot ts. Commits after
@@ -147,7 +237,7 @@ func (h *Hub) catchUpLocked(s *Subscription, keys []sqlstore.ReadKey, ts int64) 
 		}
 		for _, k := range keys {
 			if _, hit := rb.keys[k]; hit {
-				s.owner.MarkDirty(s.id)
+				markNow(s)
 				return
 			}
 		}
@@ -156,7 +246,7 @@ func (h *Hub) catchUpLocked(s *Subscription, keys []sqlstore.ReadKey, ts int64) 
 	// so the walk was complete. A wrapped one may have lost the batches
 	// between ts and its oldest entry: be safe and re-run.
 	if h.full {
-		s.owner.MarkDirty(s.id)
+		markNow(s)
 	}
 }
 
@@ -201,7 +291,7 @@ func (h *Hub) Invalidate(keys ...sqlstore.ReadKey) {
 	}
 	for _, k := range keys {
 		for s := range h.index[k] {
-			s.owner.MarkDirty(s.id)
+			markNow(s)
 		}
 	}
 }

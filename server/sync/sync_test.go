@@ -3,8 +3,11 @@ package sync_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -47,7 +50,7 @@ func TestPreciseInvalidation(t *testing.T) {
 // recorder is a Dirtier that remembers what the hub marked.
 type recorder struct{ ids map[int]int }
 
-func (r *recorder) MarkDirty(id int) { r.ids[id]++ }
+func (r *recorder) Wake(id int) { r.ids[id]++ }
 
 func TestHubMatchesReadKeys(t *testing.T) {
 	k := func(f, v string) sqlstore.ReadKey { return sqlstore.FieldKey("testItems", f, v) }
@@ -524,5 +527,74 @@ func TestSharedResultsAcrossSockets(t *testing.T) {
 	}
 	if got := e.runCount("S"); got != 2 {
 		t.Fatalf("one commit re-ran the query %d times for %d sockets", got-1, n)
+	}
+}
+
+// wakeCounter counts its wake-ups (from the hub's waker goroutine).
+type wakeCounter struct{ n atomic.Int32 }
+
+func (w *wakeCounter) Wake(int) { w.n.Add(1) }
+
+// OnBatch marks every subscriber before it returns (the store publishes
+// under its snapshot lock, so a reader that sees the commit finds the
+// marks) but may wake a large set of owners afterwards: each must still be
+// woken, once per mark it has not taken yet.
+func TestHubMarksBeforeReturnAndWakesEveryOwner(t *testing.T) {
+	for _, n := range []int{1, 8, 9, 500} {
+		t.Run(fmt.Sprintf("owners=%d", n), func(t *testing.T) {
+			h := ocsync.NewHub()
+			key := sqlstore.FieldKey("testItems", "listId", "fan")
+			owners := make([]*wakeCounter, n)
+			subs := make([]*ocsync.Subscription, n)
+			for i := range owners {
+				owners[i] = &wakeCounter{}
+				subs[i] = ocsync.NewSubscription(owners[i], 1)
+				h.Update(subs[i], []sqlstore.ReadKey{key}, 0)
+			}
+			insert := func(ts int64) sqlstore.Batch {
+				return sqlstore.Batch{TS: ts, Changes: []sqlstore.Change{{Table: "testItems", Op: sqlstore.OpInsert, New: map[string]any{"listId": "fan", "_id": "x"}}}}
+			}
+			waitWakes := func(want int32) {
+				t.Helper()
+				deadline := time.Now().Add(10 * time.Second)
+				for _, w := range owners {
+					for w.n.Load() < want && time.Now().Before(deadline) {
+						time.Sleep(time.Millisecond)
+					}
+				}
+				time.Sleep(20 * time.Millisecond) // room for a wrong extra wake-up
+				for i, w := range owners {
+					if got := w.n.Load(); got != want {
+						t.Fatalf("owner %d woken %d times, want %d", i, got, want)
+					}
+				}
+			}
+			// Two commits before the owners take their marks: one wake-up.
+			h.OnBatch(insert(1))
+			for i, s := range subs {
+				if !s.TakeDirty() {
+					t.Fatalf("subscription %d not marked when OnBatch returned", i)
+				}
+				s.MarkDirty() // put it back
+			}
+			h.OnBatch(insert(2))
+			waitWakes(1)
+			for i, s := range subs {
+				if !s.TakeDirty() {
+					t.Fatalf("subscription %d not marked", i)
+				}
+				if s.TakeDirty() {
+					t.Fatalf("subscription %d: mark taken twice", i)
+				}
+			}
+			// Once taken, the next commit wakes again.
+			h.OnBatch(insert(3))
+			for i, s := range subs {
+				if !s.TakeDirty() {
+					t.Fatalf("subscription %d not marked by the third commit when OnBatch returned", i)
+				}
+			}
+			waitWakes(2)
+		})
 	}
 }
