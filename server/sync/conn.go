@@ -69,6 +69,7 @@ type inFrame struct {
 type conn struct {
 	srv           *Server
 	ws            *websocket.Conn
+	fc            *frameConn // the socket, for data frames (nil: through ws)
 	id            uint64
 	ctx           context.Context
 	cancel        context.CancelFunc
@@ -345,7 +346,12 @@ func truncate(s string, n int) string {
 }
 
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
-	if !c.closing.CompareAndSwap(false, true) {
+	// Under writeMu: a data frame is either written before the close
+	// frame or not at all (writeLocked checks closing).
+	c.writeMu.Lock()
+	first := c.closing.CompareAndSwap(false, true)
+	c.writeMu.Unlock()
+	if !first {
 		return
 	}
 	go func() {
@@ -409,16 +415,46 @@ func (c *conn) sendRaw(b []byte) error {
 }
 
 func (c *conn) writeLocked(b []byte) error {
+	if c.fc == nil {
+		return c.writeFrameLocked(nil, b)
+	}
+	bp := encodeBufs.Get().(*[]byte)
+	buf := append(append((*bp)[:0], make([]byte, frameHeaderMax)...), b...)
+	err := c.writeFrameLocked(buf, nil)
+	putEncodeBuf(bp, buf)
+	return err
+}
+
+// writeFrameLocked writes one text frame: buf[frameHeaderMax:] straight to
+// the socket, or payload through coder/websocket when the socket was not
+// captured at the upgrade.
+func (c *conn) writeFrameLocked(buf, payload []byte) error {
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
 	}
+	if c.closing.Load() {
+		return net.ErrClosed
+	}
 	c.writeSince.Store(time.Now().UnixNano())
-	err := c.ws.Write(context.Background(), websocket.MessageText, b)
+	var err error
+	if c.fc != nil {
+		err = c.fc.writeTextFrame(buf)
+	} else {
+		err = c.ws.Write(context.Background(), websocket.MessageText, payload)
+	}
 	c.writeSince.Store(0)
 	if err == nil {
 		c.lastSend.Store(time.Now().UnixNano())
 	}
 	return err
+}
+
+// putEncodeBuf returns a buffer from encodeBufs, keeping small ones only.
+func putEncodeBuf(bp *[]byte, b []byte) {
+	if cap(b) <= 64<<10 {
+		*bp = b
+		encodeBufs.Put(bp)
+	}
 }
 
 type authFailure struct {
@@ -721,15 +757,13 @@ func (c *conn) flush() error {
 	}
 	end := version{querySet: c.recvQuerySet, identity: c.recvIdentity, ts: ts}
 	bp := encodeBufs.Get().(*[]byte)
-	b, err := appendTransition((*bp)[:0], c.version, end, mods)
+	// Room for the frame header, so the frame goes out without a copy.
+	b, err := appendTransition(append((*bp)[:0], make([]byte, frameHeaderMax)...), c.version, end, mods)
 	if err != nil {
 		return err
 	}
 	err = c.sendTransition(b)
-	if cap(b) <= 64<<10 {
-		*bp = b // keep small buffers; let a large one go
-		encodeBufs.Put(bp)
-	}
+	putEncodeBuf(bp, b)
 	if err != nil {
 		return err
 	}
@@ -738,10 +772,15 @@ func (c *conn) flush() error {
 	return nil
 }
 
-func (c *conn) sendTransition(b []byte) error {
+// sendTransition sends the Transition in buf[frameHeaderMax:], in chunks
+// if it is over the threshold and the client takes them.
+func (c *conn) sendTransition(buf []byte) error {
+	b := buf[frameHeaderMax:]
 	limit := c.srv.Cfg.ChunkThreshold
 	if !c.chunksOK || len(b) <= limit {
-		return c.sendRaw(b)
+		c.writeMu.Lock()
+		defer c.writeMu.Unlock()
+		return c.writeFrameLocked(buf, b)
 	}
 	parts := splitUTF8(string(b), limit)
 	id := strconv.Itoa(len(b))

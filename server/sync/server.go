@@ -132,13 +132,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		opts.InsecureSkipVerify = true
 	}
-	ws, err := websocket.Accept(w, r, opts)
+	hc := &hijackCapture{ResponseWriter: w}
+	ws, err := websocket.Accept(hc, r, opts)
 	if err != nil {
 		s.Log.Debug("sync: upgrade failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
 	ws.SetReadLimit(s.Cfg.ReadLimit)
 	c := newConn(s, ws, r, clientVersion)
+	c.fc = hc.fc
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
