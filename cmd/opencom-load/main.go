@@ -34,8 +34,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/opencom-go/opencom/server"
 	"github.com/opencom-go/opencom/server/schema"
 	"github.com/opencom-go/opencom/sqlstore"
@@ -257,7 +255,7 @@ func (c *child) url() string { return "ws://" + c.addr + "/api/1.48.0/sync" }
 
 // wsClient is one protocol client. onMsg runs on its reader goroutine.
 type wsClient struct {
-	ws  *websocket.Conn
+	ws  *rawWS
 	mu  sync.Mutex
 	req int
 }
@@ -334,20 +332,34 @@ func fastTransition(b []byte) (*msg, bool) {
 	if k < 0 {
 		return nil, false
 	}
-	if _, err := strconv.ParseFloat(string(rest[:k]), 64); err != nil {
+	if !isNumber(rest[:k]) {
 		return nil, false
 	}
 	return &msg{Type: "Transition", Modifications: []mod{{Type: "QueryUpdated", QueryID: qid, Value: json.RawMessage(rest[:k])}}}, true
 }
 
+// isNumber reports whether b is a JSON number; plain integers (what the
+// fan-out's count query returns) are checked without strconv.
+func isNumber(b []byte) bool {
+	digits := len(b) > 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			digits = false
+			break
+		}
+	}
+	if digits && (len(b) == 1 || b[0] != '0') {
+		return true
+	}
+	_, err := strconv.ParseFloat(string(b), 64)
+	return err == nil
+}
+
 func dial(url string, queries []map[string]any, onMsg func(*msg)) (*wsClient, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var ws *websocket.Conn
+	var ws *rawWS
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		ws, _, err = websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
-		if err == nil {
+		if ws, err = dialRaw(url, 60*time.Second); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -355,22 +367,17 @@ func dial(url string, queries []map[string]any, onMsg func(*msg)) (*wsClient, er
 	if err != nil {
 		return nil, err
 	}
-	ws.SetReadLimit(64 << 20)
 	c := &wsClient{ws: ws}
 	go func() {
-		var buf bytes.Buffer
+		// One buffer per client, reused: the tool's own allocation
+		// and GC would otherwise weigh on the shared cores.
+		var buf []byte
 		for {
-			// One buffer per client, reused: the tool's own allocation
-			// and GC would otherwise weigh on the shared cores.
-			_, r, err := ws.Reader(context.Background())
+			b, err := ws.readMessage(buf)
 			if err != nil {
 				return
 			}
-			buf.Reset()
-			if _, err := buf.ReadFrom(r); err != nil {
-				return
-			}
-			b := buf.Bytes()
+			buf = b
 			if onMsg == nil {
 				continue
 			}
@@ -403,11 +410,8 @@ func dial(url string, queries []map[string]any, onMsg func(*msg)) (*wsClient, er
 
 func (c *wsClient) send(v any) error {
 	b, _ := json.Marshal(v)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, b)
+	c.ws.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	return c.ws.writeText(b)
 }
 
 func (c *wsClient) mutation(path string, args map[string]any) (int, error) {
@@ -418,7 +422,7 @@ func (c *wsClient) mutation(path string, args map[string]any) (int, error) {
 	return id, c.send(map[string]any{"type": "Mutation", "requestId": id, "udfPath": path, "args": []any{args}})
 }
 
-func (c *wsClient) close() { c.ws.CloseNow() }
+func (c *wsClient) close() { c.ws.conn.Close() }
 
 func count(list string) map[string]any {
 	return map[string]any{"path": "_test:countItems", "args": map[string]any{"listId": list}}
