@@ -435,7 +435,9 @@ func (c *conn) writeFrameLocked(buf, payload []byte) error {
 	if c.closing.Load() {
 		return net.ErrClosed
 	}
-	c.writeSince.Store(time.Now().UnixNano())
+	// One clock read: a frame counts as sent when its write began.
+	now := time.Now().UnixNano()
+	c.writeSince.Store(now)
 	var err error
 	if c.fc != nil {
 		err = c.fc.writeTextFrame(buf)
@@ -444,7 +446,7 @@ func (c *conn) writeFrameLocked(buf, payload []byte) error {
 	}
 	c.writeSince.Store(0)
 	if err == nil {
-		c.lastSend.Store(time.Now().UnixNano())
+		c.lastSend.Store(now)
 	}
 	return err
 }
