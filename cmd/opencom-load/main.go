@@ -48,12 +48,20 @@ func main() {
 	writes := flag.Int("writes", 20, "measured writes per fanout run")
 	warmup := flag.Int("warmup", 2, "fanout writes before the measured ones (delivered and checked, not timed)")
 	perWrite := flag.Bool("perwrite", false, "fanout: print each write's first and last delivery")
+	pin := flag.Bool("pin", false, "run the server child alone on CPU 0 and the clients on the other CPUs")
+	pinCPU := flag.Int("pin-cpu", -1, "internal: the child pins itself to this CPU")
 	precision := flag.String("precision", "10,1000,10000", "unrelated subscription counts for precision")
 	memory := flag.String("memory", "1000,10000", "idle connection counts for memory")
 	clients := flag.String("clients", "1,8,32", "concurrent clients for throughput")
 	dur := flag.Duration("duration", 4*time.Second, "duration of each throughput run")
 	flag.Parse()
 	raiseNoFile()
+	if *pinCPU >= 0 {
+		if err := pinProcess([]int{*pinCPU}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	if *floorServe {
 		if err := runFloorServer(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -78,7 +86,20 @@ func main() {
 		pprof.StartCPUProfile(out)
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Printf("opencom-load: GOMAXPROCS=%d NumCPU=%d %s/%s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	pinning := "shared: server and clients on every CPU"
+	if *pin {
+		server, clients, err := pinPlan()
+		if err == nil {
+			err = pinProcess(clients)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		childPin = server[0]
+		pinning = fmt.Sprintf("pinned: server on CPU %v, clients on CPUs %v", server, clients)
+	}
+	fmt.Printf("opencom-load: GOMAXPROCS=%d NumCPU=%d %s/%s, %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, pinning)
 	run := func(name string, f func() error) {
 		if *scen != "all" && !slices.Contains(strings.Split(*scen, ","), name) {
 			return
@@ -160,6 +181,9 @@ type child struct {
 
 func startChild() (*child, error) { return startChildWith("-serve") }
 
+// childPin is the CPU server children pin themselves to (-1: none).
+var childPin = -1
+
 func startChildWith(mode string) (*child, error) {
 	dir, err := os.MkdirTemp("", "opencom-load-")
 	if err != nil {
@@ -169,7 +193,7 @@ func startChildWith(mode string) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, mode, "-dir", dir)
+	cmd := exec.Command(self, mode, "-dir", dir, "-pin-cpu", strconv.Itoa(childPin))
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
