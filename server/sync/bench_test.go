@@ -14,9 +14,9 @@ import (
 	"github.com/opencom-go/opencom/sqlstore"
 )
 
-type nopDirtier struct{ n int }
+type nopOwner struct{ n int }
 
-func (d *nopDirtier) Wake(int) { d.n++ }
+func (d *nopOwner) Wake(int) { d.n++ }
 
 // BenchmarkHubOnBatchUnrelated is the cost of publishing one commit while
 // N subscriptions read other lists: it must not grow with N.
@@ -24,7 +24,7 @@ func BenchmarkHubOnBatchUnrelated(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
 			h := ocsync.NewHub()
-			d := &nopDirtier{}
+			d := &nopOwner{}
 			for i := 0; i < n; i++ {
 				h.Update(ocsync.NewSubscription(d, i), []sqlstore.ReadKey{sqlstore.FieldKey("testItems", "listId", fmt.Sprintf("other-%d", i))}, 0)
 			}
@@ -47,7 +47,7 @@ func BenchmarkHubOnBatchFanOut(b *testing.B) {
 	for _, n := range []int{100, 3000} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
 			h := ocsync.NewHub()
-			d := &nopDirtier{}
+			d := &nopOwner{}
 			for i := 0; i < n; i++ {
 				h.Update(ocsync.NewSubscription(d, i), []sqlstore.ReadKey{sqlstore.FieldKey("testItems", "listId", "fan")}, 0)
 			}

@@ -131,7 +131,7 @@ func (c *conn) start() {
 	go c.readLoop()
 }
 
-// Wake implements Dirtier: the subscription is marked; the worker's next
+// Wake implements Owner: the subscription is marked; the worker's next
 // flush finds it.
 func (c *conn) Wake(int) {
 	c.woken.Store(true)

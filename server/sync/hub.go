@@ -18,14 +18,15 @@ import (
 // watched by thousands of sockets then touches one small object per
 // subscriber while readers wait, and the owners are woken afterwards.
 type Subscription struct {
-	owner Dirtier
+	owner Owner
 	id    int
 	dirty atomic.Bool
 	keys  []sqlstore.ReadKey
 }
 
-// Dirtier owns subscriptions.
-type Dirtier interface {
+// Owner is what holds subscriptions (a socket): the hub wakes it when a
+// commit marked one of them.
+type Owner interface {
 	// Wake tells the owner that its subscription queryID was marked dirty
 	// (see Subscription.TakeDirty) and must re-run soon. It must not block.
 	Wake(queryID int)
@@ -44,7 +45,7 @@ func (s *Subscription) TakeDirty() bool { return s.dirty.Load() && s.dirty.Swap(
 func (s *Subscription) mark() bool { return !s.dirty.Swap(true) }
 
 // NewSubscription makes a subscription for owner's query id.
-func NewSubscription(owner Dirtier, queryID int) *Subscription {
+func NewSubscription(owner Owner, queryID int) *Subscription {
 	return &Subscription{owner: owner, id: queryID}
 }
 

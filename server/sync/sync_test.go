@@ -47,7 +47,7 @@ func TestPreciseInvalidation(t *testing.T) {
 	}
 }
 
-// recorder is a Dirtier that remembers what the hub marked.
+// recorder is an Owner that remembers which of its queries the hub woke it for.
 type recorder struct{ ids map[int]int }
 
 func (r *recorder) Wake(id int) { r.ids[id]++ }
