@@ -558,7 +558,7 @@ func fanOut(sizes []int, writes, warmup int, perWrite bool) error {
 		if err != nil {
 			return err
 		}
-		timeouts := 0
+		timeouts := 0 // writes not delivered to everyone within 10 s
 		var cpu0, self0 time.Duration
 		var cs0, selfCS0 int64
 		var wall0 time.Time
@@ -610,7 +610,7 @@ func fanOut(sizes []int, writes, warmup int, perWrite bool) error {
 			lat = append(lat, l...)
 		}
 		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-		fmt.Printf("fanout S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d server_cpu_per_delivery=%v client_cpu_per_delivery=%v wall_per_write=%v server_switches_per_delivery=%.2f client_switches_per_delivery=%.2f\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost, cpuW/time.Duration(max(len(lat), 1)), selfW/time.Duration(max(len(lat), 1)), (wallW / time.Duration(writes)).Round(10*time.Microsecond), float64(csW)/float64(max(len(lat), 1)), float64(selfCSW)/float64(max(len(lat), 1)))
+		fmt.Printf("fanout S=%d writes=%d deliveries=%d p50=%v p99=%v max=%v lost=%d timeouts=%d server_cpu_per_delivery=%v client_cpu_per_delivery=%v wall_per_write=%v server_switches_per_delivery=%.2f client_switches_per_delivery=%.2f\n", s, writes, len(lat), pct(lat, .5).Round(10*time.Microsecond), pct(lat, .99).Round(10*time.Microsecond), pct(lat, 1).Round(10*time.Microsecond), lost, timeouts, cpuW/time.Duration(max(len(lat), 1)), selfW/time.Duration(max(len(lat), 1)), (wallW / time.Duration(writes)).Round(10*time.Microsecond), float64(csW)/float64(max(len(lat), 1)), float64(selfCSW)/float64(max(len(lat), 1)))
 		w.c.close()
 		for _, c := range subs {
 			c.close()
