@@ -69,7 +69,7 @@ type inFrame struct {
 type conn struct {
 	srv           *Server
 	ws            *websocket.Conn
-	fc            *frameConn // the socket, for data frames (nil: through ws)
+	fc            *frameConn // the hijacked socket, for data frames
 	id            uint64
 	ctx           context.Context
 	cancel        context.CancelFunc
@@ -415,20 +415,16 @@ func (c *conn) sendRaw(b []byte) error {
 }
 
 func (c *conn) writeLocked(b []byte) error {
-	if c.fc == nil {
-		return c.writeFrameLocked(nil, b)
-	}
 	bp := encodeBufs.Get().(*[]byte)
 	buf := append(append((*bp)[:0], make([]byte, frameHeaderMax)...), b...)
-	err := c.writeFrameLocked(buf, nil)
+	err := c.writeFrameLocked(buf)
 	putEncodeBuf(bp, buf)
 	return err
 }
 
-// writeFrameLocked writes one text frame: buf[frameHeaderMax:] straight to
-// the socket, or payload through coder/websocket when the socket was not
-// captured at the upgrade.
-func (c *conn) writeFrameLocked(buf, payload []byte) error {
+// writeFrameLocked writes buf[frameHeaderMax:] as one text frame straight
+// to the socket.
+func (c *conn) writeFrameLocked(buf []byte) error {
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
 	}
@@ -438,12 +434,7 @@ func (c *conn) writeFrameLocked(buf, payload []byte) error {
 	// One clock read: a frame counts as sent when its write began.
 	now := time.Now().UnixNano()
 	c.writeSince.Store(now)
-	var err error
-	if c.fc != nil {
-		err = c.fc.writeTextFrame(buf)
-	} else {
-		err = c.ws.Write(context.Background(), websocket.MessageText, payload)
-	}
+	err := c.fc.writeTextFrame(buf)
 	c.writeSince.Store(0)
 	if err == nil {
 		c.lastSend.Store(now)
@@ -782,7 +773,7 @@ func (c *conn) sendTransition(buf []byte) error {
 	if !c.chunksOK || len(b) <= limit {
 		c.writeMu.Lock()
 		defer c.writeMu.Unlock()
-		return c.writeFrameLocked(buf, b)
+		return c.writeFrameLocked(buf)
 	}
 	parts := splitUTF8(string(b), limit)
 	id := strconv.Itoa(len(b))

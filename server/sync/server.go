@@ -138,6 +138,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Log.Debug("sync: upgrade failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
+	if hc.fc == nil {
+		// Accept hijacks through hc; a socket it did not hand over
+		// cannot carry our frames.
+		s.Log.Error("sync: upgraded socket was not captured", "remote", r.RemoteAddr)
+		ws.CloseNow()
+		return
+	}
 	ws.SetReadLimit(s.Cfg.ReadLimit)
 	c := newConn(s, ws, r, clientVersion)
 	c.fc = hc.fc
